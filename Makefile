@@ -1,0 +1,39 @@
+# EcoLife: `make run` serves a demo on :5000, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: run test test-postgres migrate seed serve clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall whenever a requirements file changes.
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+migrate: $(STAMP)
+	$(FLASK) db upgrade
+
+seed: migrate
+	$(FLASK) seed-demo
+
+serve: $(STAMP)
+	$(FLASK) run --host 0.0.0.0 --port 5000
+
+run: seed serve
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+# The same suite against the local PostgreSQL and Redis (a database of its own).
+test-postgres: $(STAMP)
+	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) instance

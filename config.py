@@ -1,0 +1,118 @@
+"""EcoLife configuration: the only module that reads the environment.
+
+With nothing set, EcoLife runs embedded: SQLite in ``instance/``, an in-process Redis
+(fakeredis) and a secret generated once into ``instance/``. ``ECOLIFE_ENV=production``
+refuses to start without ``SECRET_KEY``, ``DATABASE_URL`` and ``REDIS_URL``.
+"""
+import os
+
+
+def _int(name, default):
+    value = os.environ.get(name)
+    return default if value in (None, "") else int(value)
+
+
+def _database_url(url):
+    # SQLAlchemy's default PostgreSQL driver is psycopg2; we ship psycopg 3.
+    if url and url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _jwt_keys(spec):
+    """Parse ``JWT_KEYS="kid1:secret1,kid0:secret0"``; the first key signs, all verify."""
+    if not spec:
+        return None
+    keys = {}
+    for part in spec.split(","):
+        kid, _, secret = part.strip().partition(":")
+        if not kid or len(secret) < 32:
+            raise ValueError("JWT_KEYS entries are kid:secret with a secret of 32+ characters")
+        keys[kid] = secret
+    return keys
+
+
+class Config:
+    ECOLIFE_ENV = os.environ.get("ECOLIFE_ENV", "development")
+    DEBUG = ECOLIFE_ENV == "development" and os.environ.get("FLASK_DEBUG") == "1"
+    TESTING = False
+
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # None: generated once into instance/
+    JWT_KEYS = _jwt_keys(os.environ.get("JWT_KEYS"))  # None: one key derived from SECRET_KEY
+    JWT_ISSUER = os.environ.get("JWT_ISSUER", "ecolife")
+    JWT_AUDIENCE = os.environ.get("JWT_AUDIENCE", "ecolife-api")
+    ACCESS_TOKEN_MINUTES = _int("ACCESS_TOKEN_MINUTES", 15)
+    REFRESH_TOKEN_DAYS = _int("REFRESH_TOKEN_DAYS", 30)
+    # OWASP's argon2id minimum: 19 MiB, 2 iterations, 1 lane.
+    ARGON2_MEMORY_KIB = _int("ARGON2_MEMORY_KIB", 19456)
+    ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 2)
+
+    SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("DATABASE_URL"))  # None: instance/
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL")  # None: in-process fakeredis
+    REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "ecolife:")
+
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/")
+    ECOLIFE_TIMEZONE = os.environ.get("ECOLIFE_TIMEZONE", "Asia/Bangkok")
+    POINTS_EXPIRE_DAYS = _int("POINTS_EXPIRE_DAYS", 365)
+    IDEMPOTENCY_KEEP_HOURS = _int("IDEMPOTENCY_KEEP_HOURS", 48)
+    # Share of a community's members active in 30 days for it to count as "clean".
+    CLEAN_COMMUNITY_THRESHOLD = float(os.environ.get("CLEAN_COMMUNITY_THRESHOLD", "0.8"))
+    # Level thresholds on lifetime points: (points, name).
+    LEVELS = (
+        (0, "Seedling"),
+        (100, "Sprout"),
+        (300, "Sapling"),
+        (800, "Young Tree"),
+        (2000, "Forest Keeper"),
+        (5000, "Eco Champion"),
+    )
+
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 64 * 1024)
+    # Number of proxies in front of the app whose X-Forwarded-For is trusted.
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
+    RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") == "1"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "20 per minute")
+    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute")
+    REGISTER_LIMIT_PER_IP = os.environ.get("REGISTER_LIMIT_PER_IP", "30 per hour")
+
+    API_TITLE = "EcoLife API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    # Served by the service itself (see ecolife/docs.py): /docs works offline.
+    OPENAPI_SWAGGER_UI_URL = "/docs/assets/"
+    API_SPEC_OPTIONS = {
+        "info": {"description": "Community recycling rewards: scan, earn, redeem."},
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            }
+        },
+    }
+
+
+class ProductionConfig(Config):
+    DEBUG = False
+
+
+class TestConfig(Config):
+    TESTING = True
+    DEBUG = False
+    # Cheap hashes keep the suite fast; production uses the OWASP figures above.
+    ARGON2_MEMORY_KIB = 1024
+    ARGON2_TIME_COST = 1
+    SECRET_KEY = "test-secret-key-not-for-production-0123456789"
+    JWT_KEYS = None
+    PUBLIC_BASE_URL = "https://ecolife.example"
+    # The suite runs on whatever the environment points at, else embedded.
+    SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("DATABASE_URL"))
+    REDIS_URL = os.environ.get("REDIS_URL")
+
+
+def config_for_env():
+    """The config class for ``ECOLIFE_ENV``."""
+    return ProductionConfig if Config.ECOLIFE_ENV == "production" else Config

@@ -1,0 +1,102 @@
+"""EcoLife: the backend of a community recycling-rewards programme."""
+import logging
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import config_for_env
+from ecolife.errors import register_error_handlers
+from ecolife.extensions import api, db, limiter, migrate, redis_store
+
+BLUEPRINTS = (
+    "ecolife.health.views",
+    "ecolife.auth.views",
+    "ecolife.users.views",
+    "ecolife.communities.views",
+)
+
+
+def create_app(config_class=None):
+    """Build the app: config, extensions, blueprints, error handlers, CLI."""
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(config_class or config_for_env())
+    _resolve_embedded_defaults(app)
+    if app.config["TRUSTED_PROXIES"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])
+
+    db.init_app(app)
+    _tune_sqlite(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
+    redis_store.init_app(app)
+    limiter.init_app(app)
+    api.init_app(app)
+
+    from ecolife import models  # noqa: F401 - every model registered before migrations run
+    from ecolife.docs import register_docs
+
+    for module in BLUEPRINTS:
+        blp = __import__(module, fromlist=["blp"]).blp
+        api.register_blueprint(blp, url_prefix="/api/v1" + (blp.url_prefix or ""))
+    register_docs(app, api)
+    register_error_handlers(app)
+
+    from ecolife.cli import register_cli
+
+    register_cli(app)
+    logging.basicConfig(level=logging.INFO)
+    return app
+
+
+def _resolve_embedded_defaults(app):
+    """No settings at all: SQLite and a secret in instance/. Production: refuse instead."""
+    config = app.config
+    if not config.get("RATELIMIT_STORAGE_URI"):
+        config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"] or "memory://"
+    config.setdefault("RATELIMIT_KEY_PREFIX", config["REDIS_KEY_PREFIX"] + "rl")
+    if config["ECOLIFE_ENV"] == "production":
+        missing = [k for k in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "REDIS_URL") if not config[k]]
+        if missing:
+            names = ["DATABASE_URL" if k == "SQLALCHEMY_DATABASE_URI" else k for k in missing]
+            raise RuntimeError(f"production needs {', '.join(names)} to be set")
+        config["DEBUG"] = False
+        return
+    instance = Path(app.instance_path)
+    if not config["SQLALCHEMY_DATABASE_URI"]:
+        instance.mkdir(parents=True, exist_ok=True)
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'ecolife.db'}"
+    if not config["SECRET_KEY"]:
+        instance.mkdir(parents=True, exist_ok=True)
+        secret_file = instance / "secret_key"
+        if not secret_file.exists():
+            secret_file.write_text(secrets.token_urlsafe(48))
+            secret_file.chmod(0o600)
+        config["SECRET_KEY"] = secret_file.read_text().strip()
+
+
+def _tune_sqlite(app):
+    """SQLite: wait for the write lock instead of failing, and take it at BEGIN.
+
+    Deferred transactions that read and then write can deadlock each other; BEGIN
+    IMMEDIATE serialises writers up front, which is what the embedded mode wants.
+    """
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

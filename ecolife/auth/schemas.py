@@ -1,0 +1,68 @@
+"""Account payloads: what clients send and what they get back."""
+import re
+
+import marshmallow as ma
+from marshmallow import validate
+
+from ecolife.users.schemas import UserOut  # noqa: F401 - the register response
+
+PHONE = re.compile(r"^\+?[0-9]{8,15}$")
+
+
+def normalize_phone(value: str) -> str:
+    """Digits only (a leading + kept): '081-234 5678' -> '0812345678'."""
+    return re.sub(r"[\s\-().]", "", value)
+
+
+class RegisterIn(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    email = ma.fields.Email(load_default=None, validate=validate.Length(max=254))
+    phone = ma.fields.String(load_default=None)
+    password = ma.fields.String(
+        required=True, load_only=True, validate=validate.Length(min=8, max=128)
+    )
+    display_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
+    # Operators are never self-registered: only these two are accepted.
+    role = ma.fields.String(
+        load_default="resident", validate=validate.OneOf(["resident", "shop_owner"])
+    )
+    community_id = ma.fields.Integer(load_default=None, strict=True)
+
+    @ma.validates("phone")
+    def _phone(self, value, **_):
+        if value is not None and not PHONE.match(normalize_phone(value)):
+            raise ma.ValidationError("Not a valid phone number.")
+
+    @ma.validates("display_name")
+    def _name(self, value, **_):
+        if not value.strip():
+            raise ma.ValidationError("Must not be blank.")
+
+    @ma.validates_schema
+    def _login(self, data, **_):
+        if not data.get("email") and not data.get("phone"):
+            raise ma.ValidationError("An email or a phone number is required.", "email")
+
+
+class LoginIn(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    login = ma.fields.String(required=True, validate=validate.Length(min=1, max=254))
+    password = ma.fields.String(required=True, load_only=True, validate=validate.Length(max=128))
+
+
+class RefreshIn(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    refresh_token = ma.fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class TokenPairOut(ma.Schema):
+    access_token = ma.fields.String(required=True)
+    refresh_token = ma.fields.String(required=True)
+    token_type = ma.fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = ma.fields.Integer(required=True, metadata={"description": "Seconds"})

@@ -1,0 +1,139 @@
+"""Registering, logging in, refreshing and logging out."""
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ecolife.auth.models import RefreshToken
+from ecolife.auth.passwords import hash_password, needs_rehash, verify_password
+from ecolife.auth.schemas import normalize_phone
+from ecolife.auth.tokens import hash_refresh_token, issue_access_token, new_refresh_token
+from ecolife.errors import Conflict, DomainError, InvalidToken
+from ecolife.extensions import db
+from ecolife.timeutil import utcnow
+from ecolife.users.models import User
+from ecolife.users.service import check_community
+
+
+class InvalidCredentials(DomainError):
+    status, error, message = 401, "invalid_credentials", "Wrong login or password."
+
+
+class AlreadyRegistered(Conflict):
+    error, message = "already_registered", "That email or phone is already registered."
+
+
+def normalize_login(login: str) -> str:
+    """Emails compare case-insensitively; phones by their digits."""
+    login = login.strip()
+    return login.lower() if "@" in login else normalize_phone(login)
+
+
+def create_user(*, password, display_name, role, email=None, phone=None, community_id=None):
+    """A new account (not committed); AlreadyRegistered if its email or phone is taken."""
+    email = email.strip().lower() if email else None
+    phone = normalize_phone(phone) if phone else None
+    if community_id is not None:
+        check_community(community_id)
+    logins = [column == value for column, value in ((User.email, email), (User.phone, phone)) if value]
+    if db.session.scalar(select(User.id).where(or_(*logins))):
+        raise AlreadyRegistered()
+    user = User(
+        email=email,
+        phone=phone,
+        password_hash=hash_password(password),
+        display_name=display_name.strip(),
+        role=role,
+        community_id=community_id,
+    )
+    db.session.add(user)
+    return user
+
+
+def register(**fields):
+    """Register a resident or shop owner."""
+    user = create_user(**fields)
+    try:
+        db.session.commit()
+    except IntegrityError as exc:  # a concurrent registration took the login first
+        db.session.rollback()
+        raise AlreadyRegistered() from exc
+    return user
+
+
+def login(login, password):
+    """Check credentials and start a new refresh-token family."""
+    login = normalize_login(login)
+    column = User.email if "@" in login else User.phone
+    user = db.session.scalar(select(User).where(column == login))
+    if not verify_password(user.password_hash if user else None, password):
+        raise InvalidCredentials()
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    pair = _issue_pair(user, family_id=secrets.token_hex(16))
+    db.session.commit()
+    return pair
+
+
+def refresh(refresh_token):
+    """Spend a refresh token for a new pair; a replayed one revokes its whole family."""
+    now = utcnow()
+    token = db.session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(refresh_token))
+    )
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        raise InvalidToken()
+    # Conditional update: of two concurrent uses exactly one wins, the other is a replay.
+    spent = db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
+        .values(used_at=now)
+    ).rowcount
+    if not spent:
+        _revoke_family(token.family_id, now)
+        db.session.commit()
+        raise InvalidToken("This refresh token was already used; please log in again.")
+    user = db.session.get(User, token.user_id)
+    pair = _issue_pair(user, family_id=token.family_id)
+    db.session.commit()
+    return pair
+
+
+def logout(user, refresh_token):
+    """Revoke the family of ``refresh_token`` if it is the caller's; silent otherwise."""
+    token = db.session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(refresh_token))
+    )
+    if token is not None and token.user_id == user.id:
+        _revoke_family(token.family_id, utcnow())
+        db.session.commit()
+
+
+def _revoke_family(family_id, now):
+    db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def _issue_pair(user, family_id):
+    access, lifetime = issue_access_token(user)
+    refresh_token, token_hash = new_refresh_token()
+    days = current_app.config["REFRESH_TOKEN_DAYS"]
+    db.session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=family_id,
+            token_hash=token_hash,
+            expires_at=utcnow() + timedelta(days=days),
+        )
+    )
+    return {
+        "access_token": access,
+        "refresh_token": refresh_token,
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+    }

@@ -1,0 +1,79 @@
+"""Access tokens (JWT, HS256 pinned, 15 minutes) and opaque refresh tokens.
+
+An access token is a JWT with ``typ: access``; a refresh token is 256 random bits that
+only its SHA-256 hash in the database can match. Neither can stand in for the other.
+"""
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+import jwt
+from flask import current_app
+
+from ecolife.errors import InvalidToken
+from ecolife.timeutil import utcnow
+
+ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "typ"]
+
+
+def signing_keys():
+    """{kid: key}; the first signs. Derived from SECRET_KEY unless JWT_KEYS is set."""
+    keys = current_app.config.get("JWT_KEYS")
+    if keys:
+        return {kid: secret.encode() for kid, secret in keys.items()}
+    secret = current_app.config["SECRET_KEY"].encode()
+    # A key of its own for JWTs, so no other use of SECRET_KEY can mint a token.
+    return {"k0": hmac.new(secret, b"ecolife-jwt-v1", hashlib.sha256).digest()}
+
+
+def issue_access_token(user):
+    """A signed access token for ``user``, and its lifetime in seconds."""
+    config = current_app.config
+    lifetime = config["ACCESS_TOKEN_MINUTES"] * 60
+    now = utcnow()
+    claims = {
+        "iss": config["JWT_ISSUER"],
+        "aud": config["JWT_AUDIENCE"],
+        "sub": str(user.id),
+        "iat": now,
+        "exp": now + timedelta(seconds=lifetime),
+        "typ": "access",
+        "role": user.role,
+    }
+    kid, key = next(iter(signing_keys().items()))
+    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid}), lifetime
+
+
+def decode_access_token(token: str) -> int:
+    """The user id of a valid access token; InvalidToken for anything else."""
+    config = current_app.config
+    try:
+        header = jwt.get_unverified_header(token)
+        key = signing_keys().get(header.get("kid"))
+        if key is None or header.get("alg") != ALGORITHM:
+            raise InvalidToken()
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=config["JWT_AUDIENCE"],
+            issuer=config["JWT_ISSUER"],
+            options={"require": REQUIRED_CLAIMS},
+        )
+        if claims["typ"] != "access":
+            raise InvalidToken()
+        return int(claims["sub"])
+    except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as exc:
+        raise InvalidToken() from exc
+
+
+def new_refresh_token():
+    """A fresh opaque refresh token and the hash we store for it."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_refresh_token(token)
+
+
+def hash_refresh_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()

@@ -1,0 +1,81 @@
+"""``flask --app wsgi <command>``: operator and maintenance commands."""
+import sys
+from datetime import timedelta
+
+import click
+from flask import current_app
+
+from ecolife.extensions import db
+
+
+def register_cli(app):
+    """Attach every command to the app's CLI."""
+    for command in (create_operator, verify_ledger, expire_points, purge_idempotency_keys,
+                    seed_defaults, seed_demo):
+        app.cli.add_command(command)
+
+
+@click.command("create-operator")
+@click.option("--email", required=True)
+@click.option("--password", required=True, help="8 characters or more")
+@click.option("--name", "display_name", default="Operator")
+def create_operator(email, password, display_name):
+    """Create an operator account (operators are never self-registered)."""
+    from ecolife.auth.service import create_user
+
+    if len(password) < 8:
+        raise click.BadParameter("at least 8 characters", param_hint="--password")
+    user = create_user(email=email, password=password, display_name=display_name, role="operator")
+    db.session.commit()
+    click.echo(f"operator {user.id} <{user.email}> created")
+
+
+@click.command("seed-defaults")
+def seed_defaults():
+    """Insert the default earning rules and badges that are missing."""
+    from ecolife.seed import ensure_defaults
+
+    ensure_defaults()
+    click.echo("defaults present")
+
+
+@click.command("seed-demo")
+def seed_demo():
+    """Seed a small Lamphun demo (communities, shops, codes, rewards, accounts)."""
+    from ecolife.seed import DEMO_PASSWORD, seed_demo as seed
+
+    users = seed()
+    for role, user in users.items():
+        click.echo(f"{role}: {user.email} / {DEMO_PASSWORD}")
+
+
+@click.command("verify-ledger")
+def verify_ledger():
+    """Check that every account's ledger sums to its balance; exit 1 if not."""
+    from ecolife.points.service import verify
+
+    problems = verify()
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        sys.exit(1)
+    click.echo("ledger ok")
+
+
+@click.command("expire-points")
+def expire_points():
+    """Expire points past POINTS_EXPIRE_DAYS, oldest first (safe to run twice)."""
+    from ecolife.points.service import expire_due
+
+    users, points = expire_due()
+    click.echo(f"expired {points} points of {users} users")
+
+
+@click.command("purge-idempotency-keys")
+def purge_idempotency_keys():
+    """Forget Idempotency-Keys older than IDEMPOTENCY_KEEP_HOURS."""
+    from ecolife.idempotency.service import purge_older_than
+    from ecolife.timeutil import utcnow
+
+    hours = current_app.config["IDEMPOTENCY_KEEP_HOURS"]
+    click.echo(f"purged {purge_older_than(utcnow() - timedelta(hours=hours))} keys")

@@ -1,0 +1,37 @@
+"""Community payloads."""
+import marshmallow as ma
+from marshmallow import validate
+
+from ecolife.communities.models import KINDS
+
+
+class CommunityIn(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = ma.fields.String(required=True, validate=validate.OneOf(KINDS))
+    parent_id = ma.fields.Integer(load_default=None, strict=True)
+
+
+class CommunityPatchIn(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    name = ma.fields.String(validate=validate.Length(min=1, max=200))
+    parent_id = ma.fields.Integer(allow_none=True, strict=True)
+
+
+class CommunityOut(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    parent_id = ma.fields.Integer(allow_none=True, required=True)
+
+
+class CommunityQuery(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    kind = ma.fields.String(validate=validate.OneOf(KINDS))
+    parent_id = ma.fields.Integer()

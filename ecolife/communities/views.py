@@ -1,0 +1,42 @@
+"""/communities: the places residents belong to."""
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ecolife.auth.decorators import current_user, roles_required
+from ecolife.communities import schemas, service
+from ecolife.pagination import paginate
+
+blp = Blueprint("communities", __name__, url_prefix="/communities", description="Communities")
+
+
+@blp.route("")
+class Communities(MethodView):
+    @blp.arguments(schemas.CommunityQuery, location="query")
+    @blp.response(200, schemas.CommunityOut(many=True))
+    @blp.paginate(max_page_size=100)
+    def get(self, query, pagination_parameters):
+        """List communities, optionally of one kind or under one parent."""
+        return paginate(service.list_query(**query), pagination_parameters)
+
+    @roles_required("operator")
+    @blp.arguments(schemas.CommunityIn)
+    @blp.response(201, schemas.CommunityOut)
+    def post(self, data):
+        """Create a community under its parent (operators)."""
+        return service.create_community(current_user(), data)
+
+
+@blp.route("/<int:community_id>")
+class CommunityById(MethodView):
+    @blp.response(200, schemas.CommunityOut)
+    def get(self, community_id):
+        """One community."""
+        return service.get_community(community_id)
+
+    @roles_required("operator")
+    @blp.arguments(schemas.CommunityPatchIn)
+    @blp.response(200, schemas.CommunityOut)
+    def patch(self, changes, community_id):
+        """Rename or move a community (operators)."""
+        return service.update_community(current_user(), community_id, changes)
+

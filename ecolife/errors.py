@@ -1,0 +1,179 @@
+"""Domain exceptions and the one JSON error shape every failure answers with.
+
+``{"code": 409, "status": "Conflict", "error": "out_of_stock", "message": "..."}`` plus
+``"errors": {field: [...]}`` for validation failures. Services raise ``DomainError``
+subclasses; this module alone maps them to HTTP.
+"""
+import logging
+
+import marshmallow as ma
+from flask import current_app, jsonify
+from flask_smorest import Api
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
+
+log = logging.getLogger(__name__)
+
+# Stable codes for the HTTP errors the framework raises itself.
+HTTP_ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class DomainError(Exception):
+    """A refusal the client can act on: an HTTP status and a stable ``error`` code."""
+
+    status = 400
+    error = "bad_request"
+    message = "The request cannot be served."
+
+    def __init__(self, message=None, *, error=None, status=None, headers=None, **extra):
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.error = error or self.error
+        self.status = status or self.status
+        self.headers = headers or {}
+        self.extra = extra  # extra top-level fields, e.g. retry_after
+
+
+class Unauthorized(DomainError):
+    status, error, message = 401, "unauthorized", "Authentication is required."
+
+
+class InvalidToken(DomainError):
+    status, error, message = 401, "invalid_token", "The token is invalid or expired."
+
+
+class Forbidden(DomainError):
+    status, error, message = 403, "forbidden", "You may not do that."
+
+
+class NotFound(DomainError):
+    status, error, message = 404, "not_found", "Not found."
+
+
+class Conflict(DomainError):
+    status, error, message = 409, "conflict", "The request conflicts with the current state."
+
+
+class Gone(DomainError):
+    status, error, message = 410, "gone", "This is no longer available."
+
+
+class Invalid(DomainError):
+    """A business-rule validation failure on a field (422, like marshmallow's)."""
+
+    status, error, message = 422, "validation_error", "The request is not valid."
+
+    def __init__(self, field, text):
+        super().__init__(f"{field}: {text}", errors={field: [text]})
+
+
+class TooMany(DomainError):
+    status, error, message = 429, "rate_limited", "Too many requests."
+
+    def __init__(self, message=None, *, error=None, retry_after=1):
+        retry_after = max(1, int(retry_after))
+        super().__init__(
+            message, error=error, headers={"Retry-After": str(retry_after)}, retry_after=retry_after
+        )
+
+
+class ErrorSchema(ma.Schema):
+    """The error body of every failed request."""
+
+    code = ma.fields.Integer(required=True, metadata={"description": "HTTP status"})
+    status = ma.fields.String(required=True, metadata={"description": "HTTP reason phrase"})
+    error = ma.fields.String(required=True, metadata={"description": "Stable snake_case code"})
+    message = ma.fields.String(required=True, metadata={"description": "Human-readable text"})
+    errors = ma.fields.Dict(metadata={"description": "Field -> messages, on validation errors"})
+    retry_after = ma.fields.Integer(metadata={"description": "Seconds to wait (429 only)"})
+
+
+def error_response(status, error, message, headers=None, **extra):
+    """Build the one JSON error response."""
+    body = {
+        "code": status,
+        "status": HTTP_STATUS_CODES.get(status, "Error"),
+        "error": error,
+        "message": message,
+        **extra,
+    }
+    response = jsonify(body)
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def _flatten_messages(messages):
+    """webargs nests errors by location ({"json": {...}}); clients want {field: [...]}."""
+    flat = {}
+    for location_errors in (messages or {}).values():
+        if isinstance(location_errors, dict):
+            flat.update(location_errors)
+        else:
+            flat.setdefault("_schema", []).extend(location_errors)
+    return flat
+
+
+class EcoApi(Api):
+    """flask-smorest's Api with EcoLife's error shape."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error):
+        """Answer any HTTPException (framework, validation, rate limit) in the one shape."""
+        data = getattr(error, "data", None) or {}
+        headers = dict(data.get("headers") or {})
+        extra = {}
+        if error.code == 422 and "messages" in data:
+            extra["errors"] = _flatten_messages(data["messages"])
+            message = "The request is not valid."
+        elif error.code == 429:
+            message = "Too many requests; try again later."
+            retry = getattr(error, "retry_after", None)
+            if retry:
+                headers.setdefault("Retry-After", str(retry))
+        elif error.code >= 500:
+            message = "Something went wrong on our side."
+        else:
+            message = error.description or HTTP_STATUS_CODES.get(error.code, "Error")
+        code = HTTP_ERROR_CODES.get(error.code, "http_error")
+        return error_response(error.code, code, message, headers, **extra)
+
+
+def register_error_handlers(app):
+    """Map domain exceptions, integrity errors and crashes to the JSON shape."""
+    from ecolife.extensions import api, db  # errors is imported by extensions
+
+    api_handler = api.handle_http_exception
+
+    @app.errorhandler(DomainError)
+    def handle_domain_error(exc):
+        return error_response(exc.status, exc.error, exc.message, exc.headers, **exc.extra)
+
+    @app.errorhandler(IntegrityError)
+    def handle_integrity_error(exc):
+        # A constraint caught what a service check missed (a race): nothing was written.
+        db.session.rollback()
+        log.warning("integrity error: %s", exc.orig)
+        return error_response(409, "conflict", "The request conflicts with the current state.")
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc):
+        if isinstance(exc, HTTPException):
+            return api_handler(exc)
+        current_app.logger.exception("unhandled error")
+        return api_handler(InternalServerError())

@@ -1,0 +1,57 @@
+"""The extensions, created unbound here and bound to an app in ``create_app``."""
+import fakeredis
+import redis
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData
+
+from ecolife.errors import EcoApi
+
+# Named constraints, so migrations can alter and drop them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+# Batch mode lets SQLite alter tables; compare_type keeps column types in the diff.
+migrate = Migrate(compare_type=True, render_as_batch=True)
+api = EcoApi()
+limiter = Limiter(key_func=get_remote_address)
+
+
+class RedisStore:
+    """The app's Redis client and its key namespace.
+
+    Redis only ever holds derived, rebuildable data (fast-path cooldowns, leaderboards,
+    in-flight markers); the database is the source of truth, so callers treat a Redis
+    failure as a cache miss.
+    """
+
+    def __init__(self):
+        self.client = None
+        self.prefix = "ecolife:"
+
+    def init_app(self, app):
+        url = app.config.get("REDIS_URL")
+        self.prefix = app.config["REDIS_KEY_PREFIX"]
+        if url:
+            # Short timeouts: a stalled Redis must not stall a scan.
+            self.client = redis.Redis.from_url(
+                url, socket_timeout=0.25, socket_connect_timeout=0.25, health_check_interval=30
+            )
+        else:
+            self.client = fakeredis.FakeRedis()
+        app.extensions["ecolife_redis"] = self
+
+    def key(self, *parts):
+        """A namespaced key: ``key("cd", 1, 2)`` -> ``ecolife:cd:1:2``."""
+        return self.prefix + ":".join(str(p) for p in parts)
+
+
+redis_store = RedisStore()

@@ -1,0 +1,23 @@
+"""Liveness and readiness, for load balancers and orchestrators."""
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ecolife.health import service
+
+blp = Blueprint("health", __name__, description="Service health")
+
+
+@blp.route("/healthz")
+class Health(MethodView):
+    @blp.response(200, service.HealthOut)
+    def get(self):
+        """Liveness: 200 while the process runs."""
+        return {"status": "ok"}
+
+
+@blp.route("/readyz")
+class Ready(MethodView):
+    @blp.response(200, service.ReadyOut)
+    def get(self):
+        """Readiness: 200 when the database and Redis answer, else 503 naming which failed."""
+        return service.check_ready()

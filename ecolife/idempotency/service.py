@@ -1,0 +1,167 @@
+"""Idempotency-Key: replay the first response of a points-moving request, write nothing twice.
+
+The view decorator ``idempotent`` answers replays and in-flight duplicates before any
+work starts. The stored response is written in the same transaction as the points
+(``IdemContext.store``), and re-checked after the user's row is locked
+(``IdemContext.recheck``, called by ``points.service.lock_user``): every request that
+moves a user's points takes that lock first, so two requests with one key can never
+both do the work, with or without Redis.
+"""
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import Response, g, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ecolife.auth.decorators import current_user
+from ecolife.errors import Conflict, DomainError
+from ecolife.extensions import db, redis_store
+from ecolife.idempotency.models import IdempotencyKey
+
+log = logging.getLogger(__name__)
+HEADER = "Idempotency-Key"
+IN_FLIGHT_SECONDS = 30
+
+
+class KeyReused(DomainError):
+    status, error = 422, "idempotency_key_reused"
+    message = "This Idempotency-Key was used with a different request."
+
+
+class InFlight(Conflict):
+    error, message = "idempotency_conflict", "A request with this Idempotency-Key is running."
+
+
+class Replay(Exception):
+    """Raised inside a service when the key turns out to be done already."""
+
+    def __init__(self, row):
+        super().__init__(row.key)
+        self.row = row
+
+
+@dataclass
+class IdemContext:
+    user_id: int
+    key: str
+    endpoint: str
+    request_hash: str
+
+    def recheck(self):
+        """After the user's lock: raise Replay if another request stored this key."""
+        row = _lookup(self.user_id, self.key)
+        if row is not None:
+            raise Replay(row)
+
+    def store(self, status, body):
+        """Keep this response for replay; written by the caller's commit."""
+        db.session.add(
+            IdempotencyKey(
+                user_id=self.user_id,
+                key=self.key,
+                endpoint=self.endpoint,
+                request_hash=self.request_hash,
+                response_status=status,
+                response_body=json.dumps(body, ensure_ascii=False, default=str),
+            )
+        )
+
+
+def current():
+    """The IdemContext of this request, or None when no key was sent."""
+    return g.get("idempotency")
+
+
+def idempotent(view):
+    """View decorator (inside ``login_required``) honouring the Idempotency-Key header."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get(HEADER)
+        if key is None:
+            return view(*args, **kwargs)
+        if not 1 <= len(key) <= 255 or not key.isprintable():
+            raise DomainError(
+                "Idempotency-Key must be 1-255 printable characters.",
+                status=422,
+                error="validation_error",
+                errors={HEADER: ["Must be 1-255 printable characters."]},
+            )
+        context = IdemContext(current_user().id, key, request.endpoint or "", _fingerprint())
+        row = _lookup(context.user_id, key)
+        if row is not None:
+            return _replay(row, context)
+        marker = redis_store.key("idem", context.user_id, hashlib.sha256(key.encode()).hexdigest())
+        if not _mark(marker):
+            raise InFlight()
+        g.idempotency = context
+        try:
+            return view(*args, **kwargs)
+        except Replay as replay:
+            db.session.rollback()
+            return _replay(replay.row, context)
+        except IntegrityError:
+            # A concurrent twin committed first; if it stored this key, answer as it did.
+            db.session.rollback()
+            row = _lookup(context.user_id, key)
+            if row is None:
+                raise
+            return _replay(row, context)
+        finally:
+            _unmark(marker)
+
+    return wrapper
+
+
+def _fingerprint():
+    body = request.get_data(cache=True)
+    try:  # the same JSON with other spacing or key order is the same request
+        body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        pass
+    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def _lookup(user_id, key):
+    return db.session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+    )
+
+
+def _replay(row, context):
+    if row.request_hash != context.request_hash:
+        raise KeyReused()
+    response = Response(row.response_body, status=row.response_status, mimetype="application/json")
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _mark(marker):
+    """Claim the in-flight marker; without Redis, the database lock alone decides."""
+    try:
+        return bool(redis_store.client.set(marker, 1, nx=True, ex=IN_FLIGHT_SECONDS))
+    except Exception:  # Redis down: correctness does not depend on it
+        log.warning("redis unavailable for idempotency marker")
+        return True
+
+
+def _unmark(marker):
+    try:
+        redis_store.client.delete(marker)
+    except Exception:
+        pass
+
+
+def purge_older_than(cutoff):
+    """Delete keys created before ``cutoff``; returns how many."""
+    deleted = db.session.execute(
+        IdempotencyKey.__table__.delete().where(IdempotencyKey.created_at < cutoff)
+    ).rowcount
+    db.session.commit()
+    return deleted

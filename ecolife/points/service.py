@@ -1,0 +1,219 @@
+"""Moving points: every credit and debit goes through here.
+
+Callers lock the user first (``lock_user``) and commit once. The balance is changed by
+a conditional UPDATE in the same transaction as the ledger entry, with the database's
+CHECK (balance >= 0) behind it. Credits create lots; debits take from the
+soonest-expiring lots first and record what they took, so a refund can give it back
+with its original expiry.
+"""
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from ecolife.errors import Conflict
+from ecolife.extensions import db
+from ecolife.points.models import LedgerEntry, LotDebit, PointLot
+from ecolife.timeutil import utcnow
+from ecolife.users.models import User
+
+# Kinds that count towards lifetime points (levels): what was earned, not given back.
+LIFETIME_KINDS = ("earn", "adjust")
+
+
+class InsufficientPoints(Conflict):
+    error, message = "insufficient_points", "Not enough points."
+
+
+def lock_user(user_id, idem=None):
+    """Lock the user's row for this transaction: every points movement starts here.
+
+    One lock per user, always taken first (before any reward or code row), so
+    concurrent requests for one user run one at a time and never deadlock.
+    """
+    user = db.session.execute(
+        select(User)
+        .where(User.id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    if idem is not None:
+        idem.recheck()
+    return user
+
+
+def _apply(user, delta, kind, source, now):
+    # Conditional: never below zero, whatever a caller computed.
+    new_balance = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.balance + delta >= 0)
+        .values(balance=User.balance + delta)
+        .returning(User.balance)
+    ).scalar()
+    if new_balance is None:
+        raise InsufficientPoints()
+    set_committed_value(user, "balance", new_balance)
+    entry = LedgerEntry(
+        user_id=user.id, delta=delta, kind=kind, balance_after=new_balance, created_at=now, **source
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def credit(user, amount, kind, *, now=None, expires_at=None, **source):
+    """Add ``amount`` points as a new lot; returns the ledger entry."""
+    if amount <= 0:
+        raise ValueError("a credit is positive")
+    now = now or utcnow()
+    entry = _apply(user, amount, kind, source, now)
+    if expires_at is None:
+        expires_at = now + timedelta(days=current_app.config["POINTS_EXPIRE_DAYS"])
+    db.session.add(
+        PointLot(
+            user_id=user.id,
+            entry_id=entry.id,
+            amount=amount,
+            remaining=amount,
+            expires_at=expires_at,
+            created_at=now,
+        )
+    )
+    if kind in LIFETIME_KINDS:
+        user.lifetime_points += amount
+    return entry
+
+
+def debit(user, amount, kind, *, now=None, **source):
+    """Take ``amount`` points, soonest-expiring lots first; InsufficientPoints if short."""
+    if amount <= 0:
+        raise ValueError("a debit is positive")
+    now = now or utcnow()
+    if user.balance < amount:
+        raise InsufficientPoints()
+    entry = _apply(user, -amount, kind, source, now)
+    lots = db.session.scalars(
+        select(PointLot)
+        .where(PointLot.user_id == user.id, PointLot.remaining > 0)
+        .order_by(PointLot.expires_at, PointLot.id)
+    )
+    left = amount
+    for lot in lots:
+        take = min(lot.remaining, left)
+        lot.remaining -= take
+        db.session.add(LotDebit(entry_id=entry.id, lot_id=lot.id, amount=take))
+        left -= take
+        if left == 0:
+            break
+    if left:  # lots and balance disagree: refuse rather than corrupt
+        raise RuntimeError(f"user {user.id}: lots short by {left} for a debit")
+    return entry
+
+
+def refund(user, debit_entry, *, now=None, **source):
+    """Give back what ``debit_entry`` took, as new lots keeping each original expiry."""
+    now = now or utcnow()
+    taken = db.session.execute(
+        select(LotDebit.amount, PointLot.expires_at)
+        .join(PointLot, PointLot.id == LotDebit.lot_id)
+        .where(LotDebit.entry_id == debit_entry.id)
+        .order_by(LotDebit.id)
+    ).all()
+    entry = _apply(user, -debit_entry.delta, "refund", source, now)
+    for amount, expires_at in taken:
+        db.session.add(
+            PointLot(
+                user_id=user.id,
+                entry_id=entry.id,
+                amount=amount,
+                remaining=amount,
+                expires_at=expires_at,
+                created_at=now,
+            )
+        )
+    return entry
+
+
+def expire_user_lots(user, now):
+    """Write one ``expire`` entry per due lot's remainder; returns the points expired."""
+    lots = db.session.scalars(
+        select(PointLot)
+        .where(PointLot.user_id == user.id, PointLot.remaining > 0, PointLot.expires_at <= now)
+        .order_by(PointLot.expires_at, PointLot.id)
+    ).all()
+    total = 0
+    for lot in lots:
+        amount, lot.remaining = lot.remaining, 0
+        _apply(user, -amount, "expire", {"reason": f"lot:{lot.id}"}, now)
+        total += amount
+    return total
+
+
+def expire_due(now=None):
+    """Expire every due lot, one committed transaction per user; returns (users, points)."""
+    now = now or utcnow()
+    user_ids = db.session.scalars(
+        select(PointLot.user_id)
+        .where(PointLot.remaining > 0, PointLot.expires_at <= now)
+        .distinct()
+    ).all()
+    db.session.rollback()
+    users = points = 0
+    for user_id in user_ids:
+        expired = expire_user_lots(lock_user(user_id), now)
+        db.session.commit()
+        users, points = users + (expired > 0), points + expired
+    return users, points
+
+
+def expiring_points(user_id, within_days):
+    """Points that expire within ``within_days``, and the soonest such expiry."""
+    now = utcnow()
+    points, soonest = db.session.execute(
+        select(func.coalesce(func.sum(PointLot.remaining), 0), func.min(PointLot.expires_at)).where(
+            PointLot.user_id == user_id,
+            PointLot.remaining > 0,
+            PointLot.expires_at <= now + timedelta(days=within_days),
+        )
+    ).one()
+    return int(points), soonest
+
+
+def verify():
+    """Check every account; returns a list of problems (empty when all is well)."""
+    problems = []
+    ledger = dict(
+        db.session.execute(
+            select(LedgerEntry.user_id, func.sum(LedgerEntry.delta)).group_by(LedgerEntry.user_id)
+        ).all()
+    )
+    lots = dict(
+        db.session.execute(
+            select(PointLot.user_id, func.sum(PointLot.remaining)).group_by(PointLot.user_id)
+        ).all()
+    )
+    last_after = dict(
+        db.session.execute(
+            select(LedgerEntry.user_id, LedgerEntry.balance_after).where(
+                LedgerEntry.id.in_(select(func.max(LedgerEntry.id)).group_by(LedgerEntry.user_id))
+            )
+        ).all()
+    )
+    for user_id, balance in db.session.execute(select(User.id, User.balance)).all():
+        if balance < 0:
+            problems.append(f"user {user_id}: negative balance {balance}")
+        if int(ledger.get(user_id) or 0) != balance:
+            problems.append(f"user {user_id}: ledger sums to {ledger.get(user_id)}, balance {balance}")
+        if int(lots.get(user_id) or 0) != balance:
+            problems.append(f"user {user_id}: lots hold {lots.get(user_id)}, balance {balance}")
+        if user_id in last_after and last_after[user_id] != balance:
+            problems.append(
+                f"user {user_id}: last balance_after {last_after[user_id]}, balance {balance}"
+            )
+    negative_lots = db.session.scalar(
+        select(func.count()).select_from(PointLot).where(PointLot.remaining < 0)
+    )
+    if negative_lots:
+        problems.append(f"{negative_lots} lots with a negative remainder")
+    return problems

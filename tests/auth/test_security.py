@@ -1,0 +1,147 @@
+"""Token attacks, role escalation, brute force, and the error shape of every failure."""
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+
+from ecolife.auth.tokens import signing_keys
+from tests.factories import PASSWORD, assert_error, auth, make_user, token
+
+
+def claims_for(user, **overrides):
+    now = datetime.now(UTC)
+    claims = {
+        "iss": "ecolife", "aud": "ecolife-api", "sub": str(user.id), "iat": now,
+        "exp": now + timedelta(minutes=5), "typ": "access", "role": user.role,
+    }
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def sign(claims, key=None, kid="k0", alg="HS256"):
+    key = key if key is not None else signing_keys()["k0"]
+    return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid})
+
+
+def get_me(client, bearer):
+    return client.get("/api/v1/me", headers={"Authorization": f"Bearer {bearer}"})
+
+
+def test_valid_token_is_accepted(client):
+    user = make_user()
+    assert get_me(client, sign(claims_for(user))).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        pytest.param(lambda u: sign(claims_for(u), key=b"x" * 32), id="wrong-key"),
+        pytest.param(lambda u: token(u)[:-3] + ("AAA" if token(u)[-3:] != "AAA" else "BBB"),
+                     id="tampered-signature"),
+        pytest.param(lambda u: sign(claims_for(u, aud="someone-else")), id="wrong-audience"),
+        pytest.param(lambda u: sign(claims_for(u, iss="evil")), id="wrong-issuer"),
+        pytest.param(
+            lambda u: sign(claims_for(u, exp=datetime.now(UTC) - timedelta(seconds=1))),
+            id="expired",
+        ),
+        pytest.param(lambda u: sign(claims_for(u, exp=None)), id="no-exp"),
+        pytest.param(lambda u: sign(claims_for(u, typ="refresh")), id="not-access"),
+        pytest.param(lambda u: sign(claims_for(u), kid="unknown"), id="unknown-kid"),
+        pytest.param(lambda u: jwt.encode(claims_for(u), None, algorithm="none"), id="alg-none"),
+        pytest.param(
+            lambda u: sign(claims_for(u), key=signing_keys()["k0"] * 2, alg="HS512"), id="hs512"
+        ),
+        pytest.param(lambda u: "not.a.jwt", id="garbage"),
+        pytest.param(lambda u: "é" * 50, id="non-ascii"),
+    ],
+)
+def test_bad_access_tokens_are_401(client, mutate):
+    user = make_user()
+    assert_error(get_me(client, mutate(user)), 401, "invalid_token")
+
+
+def test_token_of_deleted_user_is_401(client):
+    user = make_user()
+    bearer = sign(claims_for(user, sub="999999"))
+    assert_error(get_me(client, bearer), 401, "invalid_token")
+
+
+@pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer ", "Basic abc", "Token x"])
+def test_missing_or_malformed_authorization_is_401(client, header):
+    headers = {} if header is None else {"Authorization": header}
+    assert_error(client.get("/api/v1/me", headers=headers), 401, "unauthorized")
+
+
+def test_refresh_token_is_not_an_access_token_and_vice_versa(client):
+    user = make_user(email="t@example.org")
+    pair = client.post(
+        "/api/v1/auth/login", json={"login": "t@example.org", "password": PASSWORD}
+    ).get_json()
+    assert_error(get_me(client, pair["refresh_token"]), 401, "invalid_token")
+    refresh = client.post("/api/v1/auth/refresh", json={"refresh_token": pair["access_token"]})
+    assert_error(refresh, 401, "invalid_token")
+    assert user.id
+
+
+def test_operator_endpoints_refuse_other_roles(client):
+    body = {"name": "ลำพูน", "kind": "province"}
+    for role in ("resident", "shop_owner"):
+        response = client.post("/api/v1/communities", json=body, headers=auth(make_user(role)))
+        assert_error(response, 403, "forbidden")
+    assert_error(client.post("/api/v1/communities", json=body), 401, "unauthorized")
+    ok = client.post("/api/v1/communities", json=body, headers=auth(make_user("operator")))
+    assert ok.status_code == 201
+
+
+def test_brute_force_login_is_rate_limited_per_account(client):
+    make_user(email="victim@example.org")
+    body = {"login": "victim@example.org", "password": "wrong password"}
+    statuses = [client.post("/api/v1/auth/login", json=body).status_code for _ in range(6)]
+    assert statuses[:5] == [401] * 5
+    assert statuses[5] == 429
+    limited = client.post("/api/v1/auth/login", json=body)
+    assert_error(limited, 429, "rate_limited")
+    assert int(limited.headers["Retry-After"]) > 0
+    # Even the right password waits: the account is under attack.
+    right = client.post("/api/v1/auth/login", json={"login": "victim@example.org",
+                                                    "password": PASSWORD})
+    assert right.status_code == 429
+
+
+def test_brute_force_across_accounts_is_rate_limited_per_ip(client):
+    statuses = [
+        client.post("/api/v1/auth/login", json={"login": f"u{i}@example.org", "password": "x"})
+        .status_code
+        for i in range(21)
+    ]
+    assert statuses[:20] == [401] * 20 and statuses[20] == 429
+
+
+def test_unknown_fields_are_422(client):
+    response = client.post("/api/v1/auth/login", json={"login": "a", "password": "b", "admin": 1})
+    body = assert_error(response, 422, "validation_error")
+    assert "admin" in body["errors"]
+
+
+@pytest.mark.parametrize(
+    "method, path, status, error",
+    [
+        ("get", "/api/v1/nowhere", 404, "not_found"),
+        ("delete", "/api/v1/me", 405, "method_not_allowed"),
+    ],
+)
+def test_framework_errors_have_the_contract_shape(client, method, path, status, error):
+    assert_error(getattr(client, method)(path), status, error)
+
+
+def test_oversized_body_is_413(client):
+    big = {"login": "a" * 100_000, "password": "b"}
+    assert_error(client.post("/api/v1/auth/login", json=big), 413, "payload_too_large")
+
+
+def test_malformed_json_is_a_json_error(client):
+    response = client.post(
+        "/api/v1/auth/login", data="{not json", content_type="application/json"
+    )
+    assert response.status_code in (400, 422)
+    assert response.get_json()["error"] in ("bad_request", "validation_error")

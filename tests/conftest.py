@@ -1,0 +1,106 @@
+"""Test fixtures: one app per session, on SQLite + fakeredis by default.
+
+With DATABASE_URL pointing at PostgreSQL and REDIS_URL at Redis, the same suite runs
+there: it creates a database of its own, migrates it, and drops it at the end; its
+Redis keys live under a prefix of their own and are deleted after every test.
+"""
+import os
+import uuid
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from config import TestConfig
+from ecolife import create_app
+from ecolife.extensions import db, limiter, redis_store
+from ecolife.seed import ensure_defaults
+
+RUN_ID = uuid.uuid4().hex[:10]
+
+
+def _postgres_database(url):
+    """Create a database of our own beside ``url``'s; returns its URL and a dropper."""
+    import psycopg
+
+    server = make_url(url).set(drivername="postgresql")
+    name = f"ecolife_test_{RUN_ID}"
+    admin = server.render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return server.set(database=name, drivername="postgresql+psycopg"), drop
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    url = TestConfig.SQLALCHEMY_DATABASE_URI
+    drop = None
+    if url and url.startswith("postgresql"):
+        url, drop = _postgres_database(url)
+        url = url.render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'ecolife.db'}"
+
+    class SessionConfig(TestConfig):
+        SQLALCHEMY_DATABASE_URI = url
+        REDIS_KEY_PREFIX = f"ecolife-test:{RUN_ID}:"
+        RATELIMIT_KEY_PREFIX = f"ecolife-test:{RUN_ID}:rl"
+
+    app = create_app(SessionConfig)
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+        _delete_redis_keys()
+    if drop:
+        drop()
+
+
+def _delete_redis_keys():
+    client = redis_store.client
+    keys = list(client.scan_iter(match=redis_store.prefix + "*", count=1000))
+    for start in range(0, len(keys), 500):
+        client.delete(*keys[start : start + 500])
+
+
+def _wipe_tables():
+    tables = [t for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def _clean(app):
+    """Each test starts from the migrated schema with only the default data."""
+    with app.app_context():
+        yield
+        db.session.rollback()
+        _wipe_tables()
+        ensure_defaults()
+        _delete_redis_keys()
+        limiter.reset()
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def backend():
+    """'postgresql' or 'sqlite': what this run is on."""
+    url = os.environ.get("DATABASE_URL", "")
+    return "postgresql" if url.startswith("postgres") else "sqlite"
