@@ -19,15 +19,15 @@ def _database_url(url):
     return url
 
 
-def _jwt_keys(spec):
-    """Parse ``JWT_KEYS="kid1:secret1,kid0:secret0"``; the first key signs, all verify."""
+def _keys(spec):
+    """Parse ``"kid1:secret1,kid0:secret0"``; the first key signs, all verify."""
     if not spec:
         return None
     keys = {}
     for part in spec.split(","):
         kid, _, secret = part.strip().partition(":")
         if not kid or len(secret) < 32:
-            raise ValueError("JWT_KEYS entries are kid:secret with a secret of 32+ characters")
+            raise ValueError("key entries are kid:secret with a secret of 32+ characters")
         keys[kid] = secret
     return keys
 
@@ -38,7 +38,9 @@ class Config:
     TESTING = False
 
     SECRET_KEY = os.environ.get("SECRET_KEY")  # None: generated once into instance/
-    JWT_KEYS = _jwt_keys(os.environ.get("JWT_KEYS"))  # None: one key derived from SECRET_KEY
+    JWT_KEYS = _keys(os.environ.get("JWT_KEYS"))  # None: one key derived from SECRET_KEY
+    # Keys signing static QR codes; kids are "0".."255" (one byte in the token).
+    QR_KEYS = _keys(os.environ.get("QR_KEYS"))  # None: one key derived from SECRET_KEY
     JWT_ISSUER = os.environ.get("JWT_ISSUER", "ecolife")
     JWT_AUDIENCE = os.environ.get("JWT_AUDIENCE", "ecolife-api")
     ACCESS_TOKEN_MINUTES = _int("ACCESS_TOKEN_MINUTES", 15)
@@ -107,6 +109,7 @@ class TestConfig(Config):
     ARGON2_TIME_COST = 1
     SECRET_KEY = "test-secret-key-not-for-production-0123456789"
     JWT_KEYS = None
+    QR_KEYS = None
     PUBLIC_BASE_URL = "https://ecolife.example"
     # The suite runs on whatever the environment points at, else embedded.
     SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("DATABASE_URL"))
