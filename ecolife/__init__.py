@@ -40,6 +40,9 @@ def create_app(config_class=None):
         blp = __import__(module, fromlist=["blp"]).blp
         api.register_blueprint(blp, url_prefix="/api/v1" + (blp.url_prefix or ""))
     register_docs(app, api)
+    from ecolife.health.views import register_root_routes
+
+    register_root_routes(app)
     register_error_handlers(app)
 
     from ecolife.cli import register_cli

@@ -21,3 +21,9 @@ class Ready(MethodView):
     def get(self):
         """Readiness: 200 when the database and Redis answer, else 503 naming which failed."""
         return service.check_ready()
+
+
+def register_root_routes(app):
+    """/healthz and /readyz at the root too, where load balancers look for them."""
+    app.add_url_rule("/healthz", "healthz", lambda: ({"status": "ok"}, 200))
+    app.add_url_rule("/readyz", "readyz", service.check_ready)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask import Response, g, request
+from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -25,6 +26,14 @@ from ecolife.idempotency.models import IdempotencyKey
 log = logging.getLogger(__name__)
 HEADER = "Idempotency-Key"
 IN_FLIGHT_SECONDS = 30
+HEADER_DOC = {
+    "in": "header",
+    "name": HEADER,
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "Retry-safe key: the same key and body replay the first response; "
+    "another body is 422 idempotency_key_reused; while the first runs, 409 idempotency_conflict.",
+}
 
 
 class KeyReused(DomainError):
@@ -114,7 +123,7 @@ def idempotent(view):
         finally:
             _unmark(marker)
 
-    return wrapper
+    return Blueprint.doc(parameters=[HEADER_DOC])(wrapper)
 
 
 def _fingerprint():
