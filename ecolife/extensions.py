@@ -1,6 +1,7 @@
 """The extensions, created unbound here and bound to an app in ``create_app``."""
 import fakeredis
 import redis
+from flask import current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -30,24 +31,31 @@ class RedisStore:
 
     Redis only ever holds derived, rebuildable data (fast-path cooldowns, leaderboards,
     in-flight markers); the database is the source of truth, so callers treat a Redis
-    failure as a cache miss.
+    failure as a cache miss. The client lives on the app, so two apps never share one.
     """
-
-    def __init__(self):
-        self.client = None
-        self.prefix = "ecolife:"
 
     def init_app(self, app):
         url = app.config.get("REDIS_URL")
-        self.prefix = app.config["REDIS_KEY_PREFIX"]
         if url:
             # Short timeouts: a stalled Redis must not stall a scan.
-            self.client = redis.Redis.from_url(
+            client = redis.Redis.from_url(
                 url, socket_timeout=0.25, socket_connect_timeout=0.25, health_check_interval=30
             )
         else:
-            self.client = fakeredis.FakeRedis()
-        app.extensions["ecolife_redis"] = self
+            client = fakeredis.FakeRedis()
+        app.extensions["ecolife_redis"] = {"client": client, "prefix": app.config["REDIS_KEY_PREFIX"]}
+
+    @property
+    def client(self):
+        return current_app.extensions["ecolife_redis"]["client"]
+
+    @client.setter
+    def client(self, value):  # lets a test swap in a dead or fake Redis
+        current_app.extensions["ecolife_redis"]["client"] = value
+
+    @property
+    def prefix(self):
+        return current_app.extensions["ecolife_redis"]["prefix"]
 
     def key(self, *parts):
         """A namespaced key: ``key("cd", 1, 2)`` -> ``ecolife:cd:1:2``."""
