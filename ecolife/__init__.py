@@ -15,6 +15,9 @@ BLUEPRINTS = (
     "ecolife.auth.views",
     "ecolife.users.views",
     "ecolife.communities.views",
+    "ecolife.actions.views",
+    "ecolife.shops.views",
+    "ecolife.codes.views",
 )
 
 
@@ -43,6 +46,8 @@ def create_app(config_class=None):
     from ecolife.health.views import register_root_routes
 
     register_root_routes(app)
+    from ecolife.web.views import blp as web_pages  # /s/{token}: HTML, outside /api/v1
+    app.register_blueprint(web_pages)
     register_error_handlers(app)
 
     from ecolife.cli import register_cli

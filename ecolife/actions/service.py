@@ -1,0 +1,61 @@
+"""Earning rules. Scans copy points and impact when they are made, so a change here never
+rewrites what was already credited."""
+from sqlalchemy import select
+
+from ecolife.actions.models import Action
+from ecolife.audit.service import record as audit
+from ecolife.errors import Conflict, NotFound
+from ecolife.extensions import db
+
+
+class UnknownAction(NotFound):
+    error, message = "unknown_action", "No such earning rule."
+
+
+class ActionExists(Conflict):
+    error, message = "action_exists", "An earning rule with this slug already exists."
+
+
+def find_action(slug):
+    """The rule named ``slug``, or None."""
+    return db.session.scalar(select(Action).where(Action.slug == slug))
+
+
+def get_action(slug):
+    action = find_action(slug)
+    if action is None:
+        raise UnknownAction()
+    return action
+
+
+def list_query(active=None):
+    query = select(Action).order_by(Action.id)
+    if active is not None:
+        query = query.where(Action.active == active)
+    return query
+
+
+def create_action(operator, data):
+    """An operator adds an earning rule."""
+    if find_action(data["slug"]) is not None:
+        raise ActionExists()
+    action = Action(**data)
+    db.session.add(action)
+    db.session.flush()
+    audit(operator, "action.create", action, data)
+    db.session.commit()
+    return action
+
+
+def update_action(operator, slug, changes):
+    """An operator changes a rule; past scans keep the points they were credited."""
+    action = get_action(slug)
+    changes = {field: value for field, value in changes.items() if getattr(action, field) != value}
+    if not changes:
+        return action  # nothing to write, nothing to log
+    before = {field: getattr(action, field) for field in changes}
+    for field, value in changes.items():
+        setattr(action, field, value)
+    audit(operator, "action.update", action, {"before": before, "after": changes})
+    db.session.commit()
+    return action

@@ -1,0 +1,1 @@
+"""Server-rendered pages: the /s/{token} landing page a phone camera opens."""
