@@ -18,6 +18,7 @@ BLUEPRINTS = (
     "ecolife.actions.views",
     "ecolife.shops.views",
     "ecolife.codes.views",
+    "ecolife.rewards.views",
 )
 
 

@@ -11,7 +11,7 @@ from ecolife.extensions import db
 def register_cli(app):
     """Attach every command to the app's CLI."""
     for command in (create_operator, verify_ledger, expire_points, purge_idempotency_keys,
-                    seed_defaults, seed_demo):
+                    seed_defaults, seed_demo, expire_vouchers, rebuild_leaderboards):
         app.cli.add_command(command)
 
 
@@ -71,6 +71,15 @@ def expire_points():
     click.echo(f"expired {points} points of {users} users")
 
 
+@click.command("expire-vouchers")
+def expire_vouchers():
+    """Mark issued vouchers past expires_at expired and refund them (safe to run twice)."""
+    from ecolife.rewards.redemptions import expire_vouchers as expire
+
+    vouchers, points = expire()
+    click.echo(f"expired {vouchers} vouchers, refunded {points} points")
+
+
 @click.command("purge-idempotency-keys")
 def purge_idempotency_keys():
     """Forget Idempotency-Keys older than IDEMPOTENCY_KEEP_HOURS."""
@@ -79,3 +88,11 @@ def purge_idempotency_keys():
 
     hours = current_app.config["IDEMPOTENCY_KEEP_HOURS"]
     click.echo(f"purged {purge_older_than(utcnow() - timedelta(hours=hours))} keys")
+
+
+@click.command("rebuild-leaderboards")
+def rebuild_leaderboards():
+    """Rebuild every leaderboard from the ledger (e.g. after Redis lost writes)."""
+    from ecolife.leaderboards.service import rebuild_boards
+
+    click.echo(f"rebuilt {rebuild_boards()} leaderboard keys")

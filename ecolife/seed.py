@@ -59,5 +59,75 @@ def seed_demo():
                                role=role, community_id=community_id)
             db.session.flush()
         users[role] = user
+    _seed_demo_shops(users["shop_owner"], by_name)
+    _seed_demo_rewards()
     db.session.commit()
     return users
+
+
+DEMO_SHOPS = (
+    # (name, address, category, latitude, longitude, community, static-code actions, rotating)
+    ("ร้านกาแฟป่าซาง Pa Sang Coffee", "อ.ป่าซาง จ.ลำพูน", "cafe",
+     18.5263, 98.9397, "ป่าซาง Pa Sang", ("own_cup", "no_straw"), "own_cup"),
+    ("ตลาดสดหนองดอก Nong Dok Market", "ต.ในเมือง อ.เมืองลำพูน จ.ลำพูน", "market",
+     18.5797, 99.0099, "เมืองลำพูน Mueang Lamphun", ("no_plastic_bag", "no_foam"),
+     "no_plastic_bag"),
+    ("ร้านข้าวซอยป้าศรี บ้านป่าเส้า", "หมู่ 9 ต.อุโมงค์ อ.เมืองลำพูน จ.ลำพูน", "restaurant",
+     18.6160, 99.0330, "บ้านป่าเส้า หมู่ 9 Ban Pa Sao (Moo 9)", ("no_foam", "no_straw"), "no_foam"),
+    ("จุดเติมน้ำดื่มบ้านน้ำพุ", "หมู่ 7 ต.ป่าสัก อ.เมืองลำพูน จ.ลำพูน", "refill_station",
+     18.5935, 99.0560, "บ้านน้ำพุ หมู่ 7 Ban Nam Phu (Moo 7)", ("refill", "no_plastic_bag"),
+     "refill"),
+)
+
+
+def _seed_demo_shops(owner, communities):
+    """Approved Lamphun shops of the demo owner, each with two static codes and a rotating one.
+
+    A shop that already exists is left as it is (with whatever codes it has now).
+    """
+    from ecolife.codes.keys import signing_kid
+    from ecolife.codes.models import QrCode
+    from ecolife.codes.tokens import new_code_secret
+    from ecolife.shops.models import Shop
+
+    actions = {a.slug: a for a in db.session.scalars(select(Action))}
+    present = set(db.session.scalars(select(Shop.name).where(Shop.owner_id == owner.id)))
+    for name, address, category, lat, lng, community, static_actions, rotating in DEMO_SHOPS:
+        if name in present:
+            continue
+        shop = Shop(owner_id=owner.id, name=name, address=address, category=category,
+                    latitude=lat, longitude=lng, geofence_m=150, status="approved",
+                    community_id=communities[community].id)
+        db.session.add(shop)
+        db.session.flush()
+        for slug in static_actions:
+            db.session.add(QrCode(shop_id=shop.id, action_id=actions[slug].id, mode="static",
+                                  kid=signing_kid(), created_by=owner.id))
+        db.session.add(QrCode(shop_id=shop.id, action_id=actions[rotating].id,
+                              mode="rotating", secret=new_code_secret(), created_by=owner.id))
+
+
+DEMO_REWARDS = (
+    # (name, description, cost_points, stock (None: unlimited), per_user_limit, shop name)
+    ("แก้วน้ำรักษ์โลก (Eco tumbler)", "แก้วเก็บความเย็นใช้ซ้ำได้ A reusable insulated tumbler.",
+     200, 20, 1, None),
+    ("ถุงผ้า (Cloth bag)", "ถุงผ้าลายผ้าทอลำพูน A cloth bag in Lamphun weave.", 80, 50, 2, None),
+    ("ส่วนลด 10 บาท (10 baht off)", "ส่วนลด 10 บาทเมื่อนำแก้วมาเอง 10 baht off with your own cup.",
+     30, None, None, "ร้านกาแฟป่าซาง Pa Sang Coffee"),
+)
+
+
+def _seed_demo_rewards():
+    """A few rewards; one is redeemed at the demo cafe when it exists, else at any shop."""
+    from ecolife.rewards.models import Reward
+    from ecolife.shops.models import Shop
+
+    present = set(db.session.scalars(select(Reward.name)))
+    for name, description, cost, stock, limit, shop_name in DEMO_REWARDS:
+        if name in present:
+            continue
+        shop_id = None
+        if shop_name is not None:  # None when the shops are not seeded: any shop then
+            shop_id = db.session.scalar(select(Shop.id).where(Shop.name == shop_name))
+        db.session.add(Reward(name=name, description=description, cost_points=cost, stock=stock,
+                              stock_left=stock, per_user_limit=limit, shop_id=shop_id))

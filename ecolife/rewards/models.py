@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecolife.dbtypes import BigId, UTCDateTime
 from ecolife.extensions import db
@@ -62,3 +62,7 @@ class Redemption(db.Model):
     fulfilled_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    # A voucher is always shown with its reward: load them together, no query per row.
+    reward: Mapped[Reward] = relationship(lazy="joined", innerjoin=True)
+    user: Mapped["User"] = relationship(foreign_keys=[user_id])  # noqa: F821

@@ -1,0 +1,283 @@
+"""Redeeming points for a voucher, fulfilling it at a shop, and giving the points back.
+
+Lock order, the same everywhere: the resident's row (``lock_user``), then the voucher,
+then the reward. A redemption and every release (cancel, expiry) also touch the reward
+row, so a change of stock can count the vouchers holding it under that row's lock.
+"""
+import re
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ecolife.audit.service import record as audit
+from ecolife.codes.images import qr_png
+from ecolife.errors import Conflict, Forbidden, Invalid, NotFound
+from ecolife.extensions import db
+from ecolife.points.models import LedgerEntry
+from ecolife.points.service import InsufficientPoints, debit, lock_user, refund
+from ecolife.rewards.models import Redemption, Reward
+from ecolife.rewards.schemas import RedemptionCreatedOut, RedemptionOut
+from ecolife.rewards.service import RewardUnavailable, UnknownReward, on_sale, vouchers_held
+from ecolife.shops.models import Shop
+from ecolife.timeutil import utcnow
+
+# No 0/O or 1/I: read aloud or typed from a phone screen without mistakes.
+ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 10  # 32**10 = 2**50 codes: a guess hits one of a million vouchers 1 in 10**9
+CODE_ATTEMPTS = 5
+
+
+class UnknownVoucher(NotFound):
+    error, message = "unknown_voucher", "No such voucher."
+
+
+class OutOfStock(Conflict):
+    error, message = "out_of_stock", "This reward is out of stock."
+
+
+class LimitReached(Conflict):
+    error, message = "limit_reached", "You already hold as many of these as allowed."
+
+
+class AlreadyFulfilled(Conflict):
+    error, message = "already_fulfilled", "This voucher was already used."
+
+
+class VoucherNotValid(Conflict):
+    error, message = "voucher_not_valid", "This voucher was cancelled or has expired."
+
+
+def new_voucher_code():
+    """``XXXXX-XXXXX``: ten characters of ``ALPHABET`` from the OS's secure generator."""
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def normalize_voucher_code(text):
+    """What a person typed (any case, with or without the dash) as stored; None if malformed."""
+    raw = re.sub(r"[\s-]", "", text).upper()
+    if len(raw) != CODE_LENGTH or any(c not in ALPHABET for c in raw):
+        return None
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def _take_stock(reward_id):
+    """Take one unit, or refuse; returns the cost as of the row lock this takes."""
+    # Unlimited rewards match too (NULL - 1 stays NULL): the row lock is what a change of
+    # stock waits for.
+    return db.session.execute(
+        update(Reward)
+        .where(Reward.id == reward_id, (Reward.stock_left.is_(None)) | (Reward.stock_left > 0))
+        .values(stock_left=Reward.stock_left - 1)
+        .returning(Reward.cost_points)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+
+
+def _insert_voucher(user, reward, cost, now):
+    """Insert the redemption under a fresh code, drawing again on the rare collision."""
+    for _ in range(CODE_ATTEMPTS):
+        redemption = Redemption(
+            user=user,
+            reward=reward,
+            cost_points=cost,
+            status="issued",
+            voucher_code=new_voucher_code(),
+            expires_at=now + timedelta(days=reward.voucher_valid_days),
+            created_at=now,
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(redemption)
+        except IntegrityError:
+            continue
+        return redemption
+    raise RuntimeError("no free voucher code after several draws")
+
+
+def redeem_reward(user, reward_id, idem=None):
+    """A resident spends points on a reward: one voucher, or a refusal that writes nothing."""
+    now = utcnow()
+    user = lock_user(user.id, idem)
+    row = db.session.execute(
+        select(Reward, on_sale(now).label("on_sale")).where(Reward.id == reward_id)
+    ).one_or_none()
+    if row is None or row.Reward.archived_at is not None:
+        raise UnknownReward()
+    reward = row.Reward
+    if not row.on_sale:  # outside its window, or its shop is not approved
+        raise RewardUnavailable()
+    # The user's lock serialises their redemptions, so this count cannot race.
+    limit = reward.per_user_limit
+    if limit is not None and vouchers_held(reward.id, user.id) >= limit:
+        raise LimitReached()
+    if user.balance < reward.cost_points:
+        raise InsufficientPoints()
+    cost = _take_stock(reward.id)
+    if cost is None:
+        raise OutOfStock()
+    redemption = _insert_voucher(user, reward, cost, now)
+    debit(user, cost, "redeem", now=now, redemption_id=redemption.id)
+    if idem is not None:
+        idem.store(201, RedemptionCreatedOut().dump(redemption))
+    db.session.commit()
+    return redemption
+
+
+def my_redemptions_query(user, status=None):
+    """The caller's vouchers, newest first."""
+    query = select(Redemption).where(Redemption.user_id == user.id).order_by(Redemption.id.desc())
+    if status:
+        query = query.where(Redemption.status == status)
+    return query
+
+
+def get_redemption(user, redemption_id):
+    """A voucher, for its owner or an operator; anyone else is told it does not exist."""
+    redemption = db.session.get(Redemption, redemption_id)
+    if redemption is None or (redemption.user_id != user.id and user.role != "operator"):
+        raise UnknownVoucher()
+    return redemption
+
+
+def voucher_qr(user, redemption_id):
+    """The PNG its owner shows at the counter; it decodes to exactly the voucher code."""
+    redemption = get_redemption(user, redemption_id)
+    if redemption.user_id != user.id:
+        raise Forbidden("Only the voucher's owner may show it.")
+    return qr_png(redemption.voucher_code)
+
+
+def _fulfilling_shop(actor, reward, shop_id):
+    """The shop that fulfils the voucher, or refuse; None for an operator at no shop."""
+    if reward.shop_id is not None:
+        if shop_id not in (None, reward.shop_id):
+            raise Forbidden("This voucher is redeemed at another shop.")
+        shop_id = reward.shop_id
+    elif shop_id is not None and db.session.get(Shop, shop_id) is None:
+        raise Invalid("shop_id", "No such shop.")
+    if actor.role == "operator":
+        return shop_id
+    # An owner fulfils at one of their approved shops: the reward's, or any when it has none.
+    eligible = select(Shop.id).where(Shop.owner_id == actor.id, Shop.status == "approved")
+    if shop_id is not None:
+        eligible = eligible.where(Shop.id == shop_id)
+    shops = db.session.scalars(eligible.limit(2)).all()
+    if not shops:
+        raise Forbidden("This voucher is not redeemed at your shop.")
+    if len(shops) > 1:
+        raise Invalid("shop_id", "You own several shops: say which one fulfils the voucher.")
+    return shops[0]
+
+
+def _refuse_settled(redemption):
+    """Why a voucher cannot change any more: used, or cancelled/expired."""
+    db.session.refresh(redemption)
+    if redemption.status == "fulfilled":
+        raise AlreadyFulfilled()
+    raise VoucherNotValid()
+
+
+def fulfil_voucher(actor, voucher_code, shop_id=None):
+    """A shop hands over the reward: the voucher is used, once."""
+    now = utcnow()
+    code = normalize_voucher_code(voucher_code)
+    redemption = None
+    if code is not None:
+        redemption = db.session.scalar(select(Redemption).where(Redemption.voucher_code == code))
+    if redemption is None:
+        raise UnknownVoucher()
+    shop_id = _fulfilling_shop(actor, redemption.reward, shop_id)
+    # Conditional: of two fulfils, or a fulfil and a cancel, exactly one changes the row.
+    done = db.session.execute(
+        update(Redemption)
+        .where(
+            Redemption.id == redemption.id,
+            Redemption.status == "issued",
+            Redemption.expires_at > now,
+        )
+        .values(status="fulfilled", fulfilled_at=now, fulfilled_shop_id=shop_id,
+                fulfilled_by=actor.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not done:
+        _refuse_settled(redemption)
+    if actor.role == "operator":
+        audit(actor, "redemption.fulfil", redemption, {"shop_id": shop_id})
+    db.session.commit()
+    return redemption
+
+
+def _release(redemption, status, now, **values):
+    """issued -> ``status``, points back, stock back; False if it was no longer issued.
+
+    The caller holds the owner's lock.
+    """
+    done = db.session.execute(
+        update(Redemption)
+        .where(Redemption.id == redemption.id, Redemption.status == "issued")
+        .values(status=status, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not done:
+        return False
+    taken = db.session.scalar(
+        select(LedgerEntry).where(
+            LedgerEntry.redemption_id == redemption.id, LedgerEntry.kind == "redeem"
+        )
+    )
+    refund(redemption.user, taken, now=now, redemption_id=redemption.id)
+    db.session.execute(
+        update(Reward)
+        .where(Reward.id == redemption.reward_id)
+        .values(stock_left=Reward.stock_left + 1)  # NULL (unlimited) stays NULL
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
+def cancel_redemption(actor, redemption_id, idem=None):
+    """The owner or an operator cancels an issued voucher: points and stock come back."""
+    now = utcnow()
+    redemption = get_redemption(actor, redemption_id)
+    lock_user(redemption.user_id, idem)
+    if not _release(redemption, "cancelled", now, cancelled_at=now, cancelled_by=actor.id):
+        _refuse_settled(redemption)
+    if actor.role == "operator":
+        audit(actor, "redemption.cancel", redemption, {"user_id": redemption.user_id})
+    if idem is not None:
+        db.session.refresh(redemption)  # the UPDATE above bypassed the session
+        idem.store(200, RedemptionOut().dump(redemption))
+    db.session.commit()
+    return redemption
+
+
+def expire_vouchers(now=None):
+    """Expire and refund issued vouchers past their date, one transaction per resident.
+
+    Returns (vouchers, points). Safe to run twice, or beside a cancel or a fulfil.
+    """
+    now = now or utcnow()
+    user_ids = db.session.scalars(
+        select(Redemption.user_id)
+        .where(Redemption.status == "issued", Redemption.expires_at <= now)
+        .distinct()
+    ).all()
+    db.session.rollback()
+    vouchers = points = 0
+    for user_id in user_ids:
+        lock_user(user_id)
+        due = db.session.scalars(
+            select(Redemption).where(
+                Redemption.user_id == user_id,
+                Redemption.status == "issued",
+                Redemption.expires_at <= now,
+            )
+        ).all()
+        for redemption in due:
+            if _release(redemption, "expired", now):
+                vouchers, points = vouchers + 1, points + redemption.cost_points
+        db.session.commit()
+    return vouchers, points
