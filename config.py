@@ -32,6 +32,14 @@ def _keys(spec):
     return keys
 
 
+def _qr_keys(spec):
+    """Like _keys; QR key ids are "0".."255", one byte in a printed token."""
+    keys = _keys(spec)
+    if keys and any(kid not in {str(n) for n in range(256)} for kid in keys):
+        raise ValueError('QR_KEYS key ids are the numbers "0" to "255"')
+    return keys
+
+
 class Config:
     ECOLIFE_ENV = os.environ.get("ECOLIFE_ENV", "development")
     DEBUG = ECOLIFE_ENV == "development" and os.environ.get("FLASK_DEBUG") == "1"
@@ -40,7 +48,7 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")  # None: generated once into instance/
     JWT_KEYS = _keys(os.environ.get("JWT_KEYS"))  # None: one key derived from SECRET_KEY
     # Keys signing static QR codes; kids are "0".."255" (one byte in the token).
-    QR_KEYS = _keys(os.environ.get("QR_KEYS"))  # None: one key derived from SECRET_KEY
+    QR_KEYS = _qr_keys(os.environ.get("QR_KEYS"))  # None: one key derived from SECRET_KEY
     JWT_ISSUER = os.environ.get("JWT_ISSUER", "ecolife")
     JWT_AUDIENCE = os.environ.get("JWT_AUDIENCE", "ecolife-api")
     ACCESS_TOKEN_MINUTES = _int("ACCESS_TOKEN_MINUTES", 15)

@@ -17,10 +17,6 @@ def _login_key():
     return "login:" + (service.normalize_login(login) if isinstance(login, str) else "?")
 
 
-def _failed(response):
-    return response.status_code >= 400
-
-
 @blp.route("/register")
 class Register(MethodView):
     decorators = [limiter.limit(lambda: current_app.config["REGISTER_LIMIT_PER_IP"])]
@@ -34,14 +30,12 @@ class Register(MethodView):
 
 @blp.route("/login")
 class Login(MethodView):
-    # Failed attempts count, per IP and per account; a success costs nothing.
+    # Every attempt counts, per IP and per account, and is counted before the password
+    # is checked: counting only failures (after the response) lets a burst of parallel
+    # guesses all pass the check before any of them is counted.
     decorators = [
-        limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], deduct_when=_failed),
-        limiter.limit(
-            lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-            key_func=_login_key,
-            deduct_when=_failed,
-        ),
+        limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"]),
+        limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_login_key),
     ]
 
     @blp.arguments(schemas.LoginIn)

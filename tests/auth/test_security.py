@@ -145,3 +145,30 @@ def test_malformed_json_is_a_json_error(client):
     )
     assert response.status_code in (400, 422)
     assert response.get_json()["error"] in ("bad_request", "validation_error")
+
+
+def test_parallel_login_burst_cannot_outrun_the_account_limit(app):
+    """Attempts are counted before the password check, so a burst is limited too."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    make_user(email="burst@example.org")
+
+    def attempt(i):
+        with app.test_client() as c:
+            return c.post(
+                "/api/v1/auth/login",
+                json={"login": "burst@example.org", "password": f"guess {i}"},
+                environ_base={"REMOTE_ADDR": f"10.0.0.{i}"},
+            ).status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(attempt, range(20)))
+    assert statuses.count(401) <= 5 and statuses.count(429) >= 15, statuses
+
+
+def test_qr_key_ids_must_fit_in_a_byte():
+    from config import _qr_keys
+
+    assert _qr_keys("7:" + "x" * 40) == {"7": "x" * 40}
+    with pytest.raises(ValueError):
+        _qr_keys("k1:" + "x" * 40)
