@@ -15,9 +15,14 @@ BLUEPRINTS = (
     "ecolife.auth.views",
     "ecolife.users.views",
     "ecolife.communities.views",
+    "ecolife.badges.views",
+    "ecolife.leaderboards.views",
+    "ecolife.impact.views",
     "ecolife.actions.views",
     "ecolife.shops.views",
     "ecolife.codes.views",
+    "ecolife.scans.views",
+    "ecolife.points.views",
     "ecolife.rewards.views",
 )
 
@@ -48,6 +53,7 @@ def create_app(config_class=None):
 
     register_root_routes(app)
     from ecolife.web.views import blp as web_pages  # /s/{token}: HTML, outside /api/v1
+
     app.register_blueprint(web_pages)
     register_error_handlers(app)
 

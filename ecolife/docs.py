@@ -16,8 +16,46 @@ def register_docs(app, api):
     def docs_assets(filename):
         return send_from_directory(str(swagger_ui_path), filename, max_age=86400)
 
+    _pagination_header_is_json(api.spec.components)
+    schemas = api.spec.components.schemas
     # Every operation can fail with the one error shape; say so in the document.
     for operations in api.spec._paths.values():
         for operation in operations.values():
             if isinstance(operation, dict) and "responses" in operation:
                 operation["responses"].setdefault("default", DEFAULT_ERROR)
+                _optional_body_if_all_fields_are(operation, schemas)
+
+
+def _pagination_header_is_json(components):
+    """X-Pagination holds JSON text: say so with ``content``, as OpenAPI 3 spells it.
+
+    flask-smorest documents it with an object ``schema``, which OpenAPI reads as the
+    ``simple`` style (``total,3,page,1``); a client or validator following the document
+    would then misread the header the service actually sends.
+    """
+    for store in (components.headers, components.headers_lazy):
+        header = store.get("PAGINATION")
+        if header and "schema" in header:
+            store["PAGINATION"] = {
+                "description": "Pagination metadata, as JSON",
+                "content": {"application/json": {"schema": header["schema"]}},
+            }
+
+
+def _optional_body_if_all_fields_are(operation, schemas):
+    """A body with no required field may be left out (it reads as ``{}``): document that.
+
+    webargs parses a missing JSON body as an empty object, so ``PATCH /me`` with no body
+    is a valid no-op; flask-smorest would mark every body required regardless.
+    """
+    body = operation.get("requestBody")
+    if not body or not body.get("required"):
+        return
+    for media in body.get("content", {}).values():
+        schema = media.get("schema", {})
+        ref = schema.get("$ref", "")
+        if ref.startswith("#/components/schemas/"):
+            schema = schemas.get(ref.rsplit("/", 1)[1], {})
+        if schema.get("type", "object") != "object" or schema.get("required"):
+            return
+    body["required"] = False

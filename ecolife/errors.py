@@ -4,12 +4,13 @@
 ``"errors": {field: [...]}`` for validation failures. Services raise ``DomainError``
 subclasses; this module alone maps them to HTTP.
 """
+import contextlib
 import logging
 
 import marshmallow as ma
 from flask import current_app, jsonify
 from flask_smorest import Api
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -137,6 +138,8 @@ class EcoApi(Api):
         """Answer any HTTPException (framework, validation, rate limit) in the one shape."""
         data = getattr(error, "data", None) or {}
         headers = dict(data.get("headers") or {})
+        if getattr(error, "valid_methods", None):  # 405 must say what is allowed (RFC 9110)
+            headers.setdefault("Allow", ", ".join(error.valid_methods))
         extra = {}
         if error.code == 422 and "messages" in data:
             extra["errors"] = _flatten_messages(data["messages"])
@@ -170,6 +173,29 @@ def register_error_handlers(app):
         db.session.rollback()
         log.warning("integrity error: %s", exc.orig)
         return error_response(409, "conflict", "The request conflicts with the current state.")
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def handle_out_of_range(exc):
+        # A number the database (PostgreSQL's DataError, SQLite's OverflowError) or a date
+        # cannot hold, e.g. an id past its column's range, that validation let through:
+        # the client's mistake, not a crash; nothing was written.
+        db.session.rollback()
+        log.warning("value out of range: %s", getattr(exc, "orig", exc))
+        return error_response(422, "validation_error", "A value is out of range.")
+
+    @app.errorhandler(OperationalError)
+    def handle_database_unavailable(exc):
+        # The database is restarting or unreachable: a transient outage, not a bug. 503 with
+        # Retry-After tells clients to retry (with the same Idempotency-Key, which is safe).
+        try:
+            db.session.rollback()
+        except Exception:  # the connection is gone: drop it, or the teardown fails on it too
+            with contextlib.suppress(Exception):
+                db.session.invalidate()
+        log.warning("database unavailable: %s", exc.orig)
+        return error_response(503, "unavailable", "The service is briefly unavailable; retry.",
+                              {"Retry-After": "1"})
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc):

@@ -6,6 +6,8 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import MetaData
 
 from ecolife.errors import EcoApi
@@ -37,9 +39,11 @@ class RedisStore:
     def init_app(self, app):
         url = app.config.get("REDIS_URL")
         if url:
-            # Short timeouts: a stalled Redis must not stall a scan.
+            # Short timeouts and no retries: a stalled Redis must not stall a scan (redis-py's
+            # default retries with backoff turn one refused connection into ~4 s).
             client = redis.Redis.from_url(
-                url, socket_timeout=0.25, socket_connect_timeout=0.25, health_check_interval=30
+                url, socket_timeout=0.25, socket_connect_timeout=0.25, health_check_interval=30,
+                retry=Retry(NoBackoff(), 0),
             )
         else:
             client = fakeredis.FakeRedis()

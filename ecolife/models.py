@@ -6,6 +6,7 @@ from ecolife.badges.models import Badge, UserBadge  # noqa: F401
 from ecolife.codes.models import QrCode  # noqa: F401
 from ecolife.communities.models import Community  # noqa: F401
 from ecolife.idempotency.models import IdempotencyKey  # noqa: F401
+from ecolife.impact.models import ImpactTotal  # noqa: F401
 from ecolife.points.models import LedgerEntry, LotDebit, PointLot  # noqa: F401
 from ecolife.rewards.models import Redemption, Reward  # noqa: F401
 from ecolife.scans.models import Scan  # noqa: F401

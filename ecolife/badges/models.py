@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecolife.dbtypes import BigId, UTCDateTime
 from ecolife.extensions import db
@@ -16,7 +16,7 @@ class Badge(db.Model):
     slug: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(Text, default="")
-    # e.g. {"type": "scan_count", "threshold": 10}; see ecolife/badges/service.py.
+    # e.g. {"type": "scan_count", "threshold": 10}; see ecolife/badges/criteria.py.
     criteria: Mapped[dict] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -31,3 +31,6 @@ class UserBadge(db.Model):
     badge_id: Mapped[int] = mapped_column(ForeignKey("badges.id"))
     scan_id: Mapped[int | None] = mapped_column(ForeignKey("scans.id"))
     awarded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # Loaded explicitly (joinedload): a list never loads its badges one by one.
+    badge: Mapped[Badge] = relationship(lazy="raise")

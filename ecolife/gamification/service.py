@@ -1,9 +1,17 @@
-"""Streaks and badges, updated in the same transaction as the credit that earned them."""
+"""Streaks, badges and impact, updated in the same transaction as the credit that earned them."""
+from ecolife.badges.service import award_due_badges
+from ecolife.gamification.streaks import advance_streak
+from ecolife.impact.service import add_scan_impact
 
 
 def on_credit(user, scan, now):
-    """Update the user's streak and award badges this scan earned; returns [{slug, name}].
+    """Count a credited scan into streak, badges and impact; returns the new [{slug, name}].
 
-    Placeholder until the gamification work lands: awards nothing.
+    Called by the scan service right after the credit, with ``user``'s row locked
+    (``points.service.lock_user``) and ``scan`` flushed; the caller commits.
     """
-    return []
+    advance_streak(user, scan.local_day)
+    new_badges = award_due_badges(user, scan, now)
+    # Last: the village's impact row stays locked until the commit, so take it late.
+    add_scan_impact(user.community_id, scan.impact_unit, scan.impact_amount)
+    return new_badges

@@ -90,6 +90,9 @@ def idempotent(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
+        # g lives on the app context, which several requests can share (tests, scripts):
+        # a request without a key must never see the previous request's.
+        g.pop("idempotency", None)
         key = request.headers.get(HEADER)
         if key is None:
             return view(*args, **kwargs)

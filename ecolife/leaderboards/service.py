@@ -1,8 +1,143 @@
-"""Leaderboards: publish credits to Redis after commit; read boards for the API."""
+"""Leaderboards: publish credits to Redis after commit; read and rebuild the boards.
+
+Boards count points *earned* (ledger kind ``earn``) per week, month and all time, in
+``ECOLIFE_TIMEZONE``; see ``boards.py`` for the keys, the scores and the tie-break. Redis holds
+only what the ledger can rebuild (``flask --app wsgi rebuild-leaderboards``).
+"""
+import logging
+from collections import Counter
+from fractions import Fraction
+
+import redis
+from sqlalchemy import func, select
+
+from ecolife.communities.service import get_community
+from ecolife.errors import DomainError
+from ecolife.extensions import db, redis_store
+from ecolife.gamification.tree import load_tree
+from ecolife.leaderboards import boards
+from ecolife.points.models import LedgerEntry
+from ecolife.timeutil import local_tz, utcnow
+from ecolife.users.models import User
+
+log = logging.getLogger(__name__)
+REBUILD_BATCH = 10_000
+
+
+class LeaderboardUnavailable(DomainError):
+    status, error = 503, "leaderboard_unavailable"
+    message = "Leaderboards are unavailable right now; try again shortly."
 
 
 def publish_credit(user_id, points, at, community_ids):
-    """Add an earn credit to every board (after the DB commit; Redis failures are logged).
+    """Add an earn credit to every board, after the DB commit; failures are logged, not raised.
 
-    Placeholder until the leaderboard API work lands: does nothing.
+    ``at`` must be the ledger entry's ``created_at``: a rebuild replays that time, so the
+    tie-break of a rebuilt board equals the live one. ``community_ids``: village first.
     """
+    try:
+        boards.record(redis_store.client, redis_store.prefix, int(user_id), int(points), at,
+                      [int(c) for c in community_ids], local_tz())
+    except redis.RedisError:
+        # The scan is committed and the ledger is the truth: a rebuild repairs the boards.
+        log.warning("leaderboards: credit of user %s not published", user_id, exc_info=True)
+    except Exception:
+        # Same reasoning for a bug: failing a committed scan would only make a client retry.
+        log.exception("leaderboards: credit of user %s not published", user_id)
+
+
+def read_board(viewer, period="week", community_id=None, limit=10, now=None):
+    """Top ``limit`` of a board and the viewer's own rank, even from outside the top."""
+    if community_id is not None:
+        get_community(community_id)
+    now, tz = now or utcnow(), local_tz()
+    try:
+        entries, (rank, points) = boards.board(
+            redis_store.client, redis_store.prefix, period, community_id, viewer.id, now, tz, limit
+        )
+    except redis.RedisError as exc:
+        raise LeaderboardUnavailable() from exc
+    user_ids = [user_id for _, user_id, _ in entries]
+    names = dict(db.session.execute(
+        select(User.id, User.display_name).where(User.id.in_(user_ids))
+    ).all()) if user_ids else {}
+    return {
+        "period": period,
+        "period_id": boards.period_key_ids(now, tz)[period],
+        "community_id": community_id,
+        "entries": [
+            {"rank": r, "user_id": u, "display_name": names.get(u), "points": p}
+            for r, u, p in entries
+        ],
+        "me": {"rank": rank, "points": points},
+    }
+
+
+def rank_communities(period, kind, pagination_parameters, now=None):
+    """Communities of ``kind`` ranked by points earned in the period per member.
+
+    Members: residents whose village lies under the community (one grouped query over users,
+    rolled up in memory). Equal rates rank by points, then by id.
+    """
+    tree = load_tree()
+    ids = tree.of_kind(kind)
+    members = Counter()
+    for community_id, count in db.session.execute(
+        select(User.community_id, func.count())
+        .where(User.role == "resident", User.community_id.is_not(None))
+        .group_by(User.community_id)
+    ):
+        top = tree.ancestor_of_kind(community_id, kind)
+        if top is not None:
+            members[top] += count
+    try:
+        points = boards.community_totals(redis_store.client, redis_store.prefix, period, ids,
+                                         now or utcnow(), local_tz())
+    except redis.RedisError as exc:
+        raise LeaderboardUnavailable() from exc
+
+    def rate(cid):
+        return Fraction(points[cid], members[cid]) if members[cid] else Fraction(0)
+
+    ordered = sorted(ids, key=lambda cid: (-rate(cid), -points[cid], cid))
+    pagination_parameters.item_count = len(ordered)
+    first = (pagination_parameters.page - 1) * pagination_parameters.page_size
+    return [
+        {
+            "rank": first + i + 1,
+            "community_id": cid,
+            "name": tree.nodes[cid].name,
+            "kind": kind,
+            "points": points[cid],
+            "members": members[cid],
+            "points_per_member": round(float(rate(cid)), 2),
+        }
+        for i, cid in enumerate(ordered[first:first + pagination_parameters.page_size])
+    ]
+
+
+def _earn_credits():
+    """Every earn entry, oldest first, with its user's current community chain (streamed)."""
+    tree = load_tree()
+    rows = db.session.execute(
+        select(LedgerEntry.user_id, LedgerEntry.delta, LedgerEntry.created_at, User.community_id)
+        .join(User, User.id == LedgerEntry.user_id)
+        .where(LedgerEntry.kind == "earn")
+        .order_by(LedgerEntry.created_at, LedgerEntry.id)
+        .execution_options(yield_per=REBUILD_BATCH)
+    )
+    chains = {}
+    for user_id, points, at, community_id in rows:
+        if community_id not in chains:
+            chains[community_id] = tree.chain(community_id) if community_id is not None else []
+        yield user_id, points, at, chains[community_id]
+
+
+def rebuild_boards(now=None):
+    """Rebuild every board from the ledger and swap them in at once; returns keys written.
+
+    Credits published while it runs may be overwritten by the swap: run it when scans are
+    quiet, or run it again (it converges on the ledger).
+    """
+    return boards.rebuild(redis_store.client, redis_store.prefix, _earn_credits(),
+                          now or utcnow(), local_tz())

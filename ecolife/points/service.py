@@ -12,9 +12,11 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ecolife.errors import Conflict
+from ecolife.audit.service import record as audit
+from ecolife.errors import Conflict, Forbidden, NotFound
 from ecolife.extensions import db
 from ecolife.points.models import LedgerEntry, LotDebit, PointLot
+from ecolife.points.schemas import LedgerEntryOut
 from ecolife.timeutil import utcnow
 from ecolife.users.models import User
 
@@ -24,6 +26,10 @@ LIFETIME_KINDS = ("earn", "adjust")
 
 class InsufficientPoints(Conflict):
     error, message = "insufficient_points", "Not enough points."
+
+
+class UnknownUser(NotFound):
+    error, message = "unknown_user", "No such user."
 
 
 def lock_user(user_id, idem=None):
@@ -44,16 +50,21 @@ def lock_user(user_id, idem=None):
 
 
 def _apply(user, delta, kind, source, now):
+    values = {"balance": User.balance + delta}
+    if delta > 0 and kind in LIFETIME_KINDS:
+        values["lifetime_points"] = User.lifetime_points + delta  # same statement: one trip
     # Conditional: never below zero, whatever a caller computed.
-    new_balance = db.session.execute(
+    row = db.session.execute(
         update(User)
         .where(User.id == user.id, User.balance + delta >= 0)
-        .values(balance=User.balance + delta)
-        .returning(User.balance)
-    ).scalar()
-    if new_balance is None:
+        .values(**values)
+        .returning(User.balance, User.lifetime_points)
+    ).one_or_none()
+    if row is None:
         raise InsufficientPoints()
+    new_balance, lifetime = row
     set_committed_value(user, "balance", new_balance)
+    set_committed_value(user, "lifetime_points", lifetime)
     entry = LedgerEntry(
         user_id=user.id, delta=delta, kind=kind, balance_after=new_balance, created_at=now, **source
     )
@@ -80,8 +91,6 @@ def credit(user, amount, kind, *, now=None, expires_at=None, **source):
             created_at=now,
         )
     )
-    if kind in LIFETIME_KINDS:
-        user.lifetime_points += amount
     return entry
 
 
@@ -97,6 +106,7 @@ def debit(user, amount, kind, *, now=None, **source):
         select(PointLot)
         .where(PointLot.user_id == user.id, PointLot.remaining > 0)
         .order_by(PointLot.expires_at, PointLot.id)
+        .limit(amount)  # every lot holds at least 1: never more rows than this are needed
     )
     left = amount
     for lot in lots:
@@ -133,6 +143,33 @@ def refund(user, debit_entry, *, now=None, **source):
             )
         )
     return entry
+
+
+def adjust_points(operator, user_id, delta, reason, idem=None, now=None):
+    """An operator's correction of a balance, with a reason; audited. Returns the entry."""
+    if user_id == operator.id:
+        raise Forbidden("Operators cannot adjust their own points.")
+    if db.session.get(User, user_id) is None:
+        raise UnknownUser()
+    now = now or utcnow()
+    user = lock_user(user_id, idem)
+    source = {"actor_id": operator.id, "reason": reason}
+    if delta > 0:
+        entry = credit(user, delta, "adjust", now=now, **source)
+    else:
+        entry = debit(user, -delta, "adjust", now=now, **source)
+    audit(operator, "points.adjust", user,
+          {"delta": delta, "reason": reason, "entry_id": entry.id,
+           "balance_after": entry.balance_after})
+    if idem is not None:
+        idem.store(201, LedgerEntryOut().dump(entry))
+    db.session.commit()
+    return entry
+
+
+def ledger_query(user):
+    """The user's ledger, newest first (served by ix_ledger_entries_user_id_id)."""
+    return select(LedgerEntry).where(LedgerEntry.user_id == user.id).order_by(LedgerEntry.id.desc())
 
 
 def expire_user_lots(user, now):
@@ -216,4 +253,24 @@ def verify():
     )
     if negative_lots:
         problems.append(f"{negative_lots} lots with a negative remainder")
+    problems.extend(_unexplained_lot_changes())
     return problems
+
+
+def _unexplained_lot_changes():
+    """What left each user's lots is what debits recorded taking plus what expired."""
+    def by_user(query):
+        return {user_id: int(total or 0) for user_id, total in db.session.execute(query).all()}
+
+    used = by_user(select(PointLot.user_id, func.sum(PointLot.amount - PointLot.remaining))
+                   .group_by(PointLot.user_id))
+    taken = by_user(select(PointLot.user_id, func.sum(LotDebit.amount))
+                    .join(PointLot, PointLot.id == LotDebit.lot_id).group_by(PointLot.user_id))
+    expired = by_user(select(LedgerEntry.user_id, -func.sum(LedgerEntry.delta))
+                      .where(LedgerEntry.kind == "expire").group_by(LedgerEntry.user_id))
+    return [
+        f"user {user_id}: lots lost {used.get(user_id, 0)}, debits took "
+        f"{taken.get(user_id, 0)} and expiry {expired.get(user_id, 0)}"
+        for user_id in sorted(set(used) | set(taken) | set(expired))
+        if used.get(user_id, 0) != taken.get(user_id, 0) + expired.get(user_id, 0)
+    ]

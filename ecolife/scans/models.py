@@ -2,10 +2,12 @@
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ecolife.actions.models import Action
 from ecolife.dbtypes import BigId, UTCDateTime
 from ecolife.extensions import db
+from ecolife.shops.models import Shop
 from ecolife.timeutil import utcnow
 
 
@@ -33,3 +35,7 @@ class Scan(db.Model):
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # Loaded explicitly (joinedload) or set at creation: a list never loads them one by one.
+    shop: Mapped[Shop] = relationship(lazy="raise")
+    action: Mapped[Action] = relationship(lazy="raise")

@@ -67,6 +67,19 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_communities_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_communities_parent_id'), ['parent_id'], unique=False)
 
+    op.create_table('impact_totals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=True),
+    sa.Column('impact_unit', sa.String(length=40), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.CheckConstraint('amount >= 0', name=op.f('ck_impact_totals_amount_not_negative')),
+    sa.ForeignKeyConstraint(['community_id'], ['communities.id'], name=op.f('fk_impact_totals_community_id_communities')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_impact_totals')),
+    sa.UniqueConstraint('community_id', 'impact_unit', name='uq_impact_totals_community_unit')
+    )
+    with op.batch_alter_table('impact_totals', schema=None) as batch_op:
+        batch_op.create_index('uq_impact_totals_unit_no_community', ['impact_unit'], unique=True, postgresql_where=sa.text('community_id IS NULL'), sqlite_where=sa.text('community_id IS NULL'))
+
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=True),
@@ -439,6 +452,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_users_community_id'))
 
     op.drop_table('users')
+    with op.batch_alter_table('impact_totals', schema=None) as batch_op:
+        batch_op.drop_index('uq_impact_totals_unit_no_community', postgresql_where=sa.text('community_id IS NULL'), sqlite_where=sa.text('community_id IS NULL'))
+
+    op.drop_table('impact_totals')
     with op.batch_alter_table('communities', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_communities_parent_id'))
         batch_op.drop_index(batch_op.f('ix_communities_kind'))

@@ -1,0 +1,73 @@
+"""Impact: what scans avoided, by unit, for a user, a shop, a community or the programme."""
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ecolife.extensions import db
+from ecolife.impact.models import ImpactTotal
+from ecolife.scans.models import Scan
+from ecolife.shops.service import get_shop
+
+INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def add_scan_impact(community_id, unit, amount):
+    """Add one scan's impact to its village's running total, in the scan's transaction."""
+    if amount <= 0:
+        return
+    insert = INSERTS[db.session.get_bind().dialect.name](ImpactTotal).values(
+        community_id=community_id, impact_unit=unit, amount=amount
+    )
+    if community_id is None:
+        target = {"index_elements": [ImpactTotal.impact_unit],
+                  "index_where": ImpactTotal.community_id.is_(None)}
+    else:
+        target = {"index_elements": [ImpactTotal.community_id, ImpactTotal.impact_unit]}
+    # An upsert: the first scan of a unit in a village races no one into a duplicate row.
+    db.session.execute(insert.on_conflict_do_update(
+        **target, set_={"amount": ImpactTotal.amount + insert.excluded.amount}
+    ))
+
+
+def _by_unit(rows):
+    return {unit: int(amount) for unit, amount in rows if amount}
+
+
+def user_impact(user_id):
+    """A user's totals by unit, from their scans (ix_scans_user_created)."""
+    return _by_unit(db.session.execute(
+        select(Scan.impact_unit, func.sum(Scan.impact_amount))
+        .where(Scan.user_id == user_id)
+        .group_by(Scan.impact_unit)
+        .order_by(Scan.impact_unit)
+    ))
+
+
+def shop_impact(viewer, shop_id):
+    """Totals by unit of the scans at a shop ``viewer`` may see (ix_scans_shop_created)."""
+    shop = get_shop(viewer, shop_id)
+    return _by_unit(db.session.execute(
+        select(Scan.impact_unit, func.sum(Scan.impact_amount))
+        .where(Scan.shop_id == shop.id)
+        .group_by(Scan.impact_unit)
+        .order_by(Scan.impact_unit)
+    ))
+
+
+def programme_impact():
+    """The whole programme's totals by unit: a few hundred running totals, not every scan."""
+    return _by_unit(db.session.execute(
+        select(ImpactTotal.impact_unit, func.sum(ImpactTotal.amount))
+        .group_by(ImpactTotal.impact_unit)
+        .order_by(ImpactTotal.impact_unit)
+    ))
+
+
+def impact_by_community(community_ids):
+    """{community_id: {unit: amount}} of the running totals of these communities."""
+    totals = {}
+    for community_id, unit, amount in db.session.execute(
+        select(ImpactTotal.community_id, ImpactTotal.impact_unit, ImpactTotal.amount)
+        .where(ImpactTotal.community_id.in_(community_ids))
+    ):
+        totals.setdefault(community_id, {})[unit] = int(amount)
+    return totals

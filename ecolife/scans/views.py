@@ -1,0 +1,48 @@
+"""/scans: a resident scans a shop's code and is credited; /me/scans: their history."""
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ecolife.auth.decorators import current_user, roles_required
+from ecolife.errors import ErrorSchema
+from ecolife.idempotency import service as idempotency
+from ecolife.scans import schemas, service
+
+blp = Blueprint("scans", __name__, description="Scanning and points")
+
+REFUSALS = {
+    403: "`forbidden` (not a resident), `shop_not_active` (shop pending or suspended), "
+    "`too_far` (location sent, outside the shop's geofence), "
+    "`action_not_active` (the earning rule is switched off)",
+    404: "`unknown_code`: malformed, forged or unknown token or URL",
+    409: "`idempotency_conflict`: a request with this Idempotency-Key is still running",
+    410: "`code_revoked` (the shop withdrew the code), `code_expired` (rotating token past "
+    "its window)",
+    429: "`cooldown` (same code within the rule's cooldown) or `daily_limit` (today's "
+    "limit for the action reached); `retry_after` in the body and the Retry-After header",
+}
+
+
+@blp.route("/scans")
+class Scans(MethodView):
+    @roles_required("resident")
+    @idempotency.idempotent
+    @blp.arguments(schemas.ScanIn)
+    @blp.response(201, schemas.ScanCreatedOut)
+    @blp.alt_response(403, schema=ErrorSchema, description=REFUSALS[403])
+    @blp.alt_response(404, schema=ErrorSchema, description=REFUSALS[404])
+    @blp.alt_response(409, schema=ErrorSchema, description=REFUSALS[409])
+    @blp.alt_response(410, schema=ErrorSchema, description=REFUSALS[410])
+    @blp.alt_response(429, schema=ErrorSchema, description=REFUSALS[429])
+    def post(self, data):
+        """Scan a shop's QR code (token or whole URL); credits the action's points once."""
+        return service.record_scan(current_user(), data, idempotency.current())
+
+
+@blp.route("/me/scans")
+class MyScans(MethodView):
+    @roles_required("resident")
+    @blp.response(200, schemas.ScanOut(many=True))
+    @blp.paginate(max_page_size=100)
+    def get(self, pagination_parameters):
+        """The caller's scans, newest first."""
+        return service.list_my_scans(current_user(), pagination_parameters)

@@ -1,0 +1,137 @@
+"""POST /users/{id}/adjustments: operators' corrections, with a reason, audited."""
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from ecolife.audit.models import AuditEntry
+from ecolife.extensions import db
+from ecolife.idempotency.models import IdempotencyKey
+from ecolife.users.models import User
+from tests.conftest import backend
+from tests.factories import assert_error, auth, make_user
+from tests.points.helpers import credit_at, ledger, remaining
+from tests.scans.helpers import run_concurrently
+
+
+def adjust(client, operator, user_id, headers=None, **body):
+    return client.post(f"/api/v1/users/{user_id}/adjustments", json=body,
+                       headers=auth(operator, **(headers or {})))
+
+
+def audits():
+    return db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+
+
+def test_an_operator_adds_points_with_a_reason(client):
+    operator, resident = make_user("operator"), make_user()
+    response = adjust(client, operator, resident.id, delta=50, reason="ตู้รับขวดเสีย Broken kiosk")
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body == {"id": body["id"], "delta": 50, "kind": "adjust",
+                    "reference": f"operator:{operator.id}", "balance_after": 50,
+                    "created_at": body["created_at"]}
+    user = db.session.get(User, resident.id)
+    assert (user.balance, user.lifetime_points) == (50, 50)
+    assert remaining(resident) == [50]
+    [entry] = audits()
+    assert (entry.actor_id, entry.action, entry.target_type, entry.target_id) == (
+        operator.id, "points.adjust", "users", str(resident.id))
+    assert entry.details["delta"] == 50 and entry.details["reason"] == "ตู้รับขวดเสีย Broken kiosk"
+    assert entry.details["entry_id"] == body["id"]
+    mine = client.get("/api/v1/me/ledger", headers=auth(resident)).get_json()
+    assert mine == [body]
+
+
+def test_an_operator_takes_points_soonest_expiring_first(client):
+    operator, resident = make_user("operator"), make_user()
+    credit_at(resident, 10, datetime(2025, 1, 1, tzinfo=UTC))
+    credit_at(resident, 10, datetime(2025, 6, 1, tzinfo=UTC))
+    response = adjust(client, operator, resident.id, delta=-12, reason="Duplicate credit")
+    assert response.status_code == 201
+    assert response.get_json()["balance_after"] == 8
+    assert remaining(resident) == [0, 8]
+    assert db.session.get(User, resident.id).lifetime_points == 20  # corrections keep the levels
+
+
+def test_below_zero_is_refused_and_writes_nothing(client):
+    operator, resident = make_user("operator"), make_user()
+    credit_at(resident, 10, datetime(2025, 1, 1, tzinfo=UTC))
+    assert_error(adjust(client, operator, resident.id, delta=-11, reason="x"), 409,
+                 "insufficient_points")
+    db.session.rollback()
+    assert ledger(resident) == [("earn", 10, 10)]
+    assert audits() == []
+
+
+@pytest.mark.parametrize("role, status, error",
+                         [("resident", 403, "forbidden"), ("shop_owner", 403, "forbidden"),
+                          (None, 401, "unauthorized")])
+def test_only_operators_adjust(client, role, status, error):
+    resident = make_user()
+    caller = make_user(role) if role else None
+    assert_error(adjust(client, caller, resident.id, delta=5, reason="please"), status, error)
+    assert ledger(resident) == []
+
+
+def test_an_operator_cannot_adjust_their_own_points(client):
+    operator = make_user("operator")
+    assert_error(adjust(client, operator, operator.id, delta=5, reason="me"), 403, "forbidden")
+    assert ledger(operator) == [] and audits() == []
+
+
+def test_an_unknown_user_is_404(client):
+    operator = make_user("operator")
+    assert_error(adjust(client, operator, 999_999, delta=5, reason="x"), 404, "unknown_user")
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"delta": 0, "reason": "x"}, "delta"),
+        ({"delta": "5", "reason": "x"}, "delta"),
+        ({"delta": 1.5, "reason": "x"}, "delta"),
+        ({"delta": 1_000_001, "reason": "x"}, "delta"),
+        ({"reason": "x"}, "delta"),
+        ({"delta": 5}, "reason"),
+        ({"delta": 5, "reason": ""}, "reason"),
+        ({"delta": 5, "reason": "   "}, "reason"),
+        ({"delta": 5, "reason": "x" * 501}, "reason"),
+        ({"delta": 5, "reason": "x", "kind": "earn"}, "kind"),
+    ],
+)
+def test_bad_bodies_are_422(client, body, field):
+    operator, resident = make_user("operator"), make_user()
+    response = adjust(client, operator, resident.id, **body)
+    assert field in assert_error(response, 422, "validation_error")["errors"]
+    assert ledger(resident) == [] and audits() == []
+
+
+def test_an_idempotency_key_replays_the_adjustment(client):
+    operator, resident = make_user("operator"), make_user()
+    key = {"Idempotency-Key": "adj-1"}
+    first = adjust(client, operator, resident.id, headers=key, delta=20, reason="Kiosk")
+    again = adjust(client, operator, resident.id, headers=key, delta=20, reason="Kiosk")
+    assert first.status_code == again.status_code == 201
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert ledger(resident) == [("adjust", 20, 20)] and len(audits()) == 1
+    assert_error(adjust(client, operator, resident.id, headers=key, delta=21, reason="Kiosk"),
+                 422, "idempotency_key_reused")
+    assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(backend() != "postgresql", reason="needs PostgreSQL")
+def test_concurrent_takes_never_drive_a_balance_below_zero(app):
+    operator, resident = make_user("operator"), make_user()
+    credit_at(resident, 100, datetime(2025, 1, 1, tzinfo=UTC))
+    headers = auth(operator)
+    results = run_concurrently(app, 30, lambda client, i: client.post(
+        f"/api/v1/users/{resident.id}/adjustments", json={"delta": -10, "reason": f"take {i}"},
+        headers=headers))
+    assert Counter(status for status, _, _ in results) == {201: 10, 409: 20}, results[:2]
+    db.session.rollback()
+    assert db.session.get(User, resident.id).balance == 0
+    assert sorted(after for _, _, after in ledger(resident)[1:]) == list(range(0, 100, 10))

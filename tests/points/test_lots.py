@@ -1,0 +1,151 @@
+"""Lots: soonest-expiring spent first, expiry of what remains, refunds, and verify-ledger."""
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from ecolife.extensions import db
+from ecolife.points import service
+from ecolife.points.service import InsufficientPoints, expire_due, verify
+from ecolife.users.models import User
+from tests.factories import auth, make_user
+from tests.points.helpers import credit_at, debit_at, ledger, remaining
+
+T0 = datetime(2025, 1, 15, 3, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def fresh(user):
+    db.session.expire_all()
+    return db.session.get(User, user.id)
+
+
+def test_a_debit_takes_the_soonest_expiring_lots_first(app):
+    user = make_user()
+    credit_at(user, 10, T0)  # expires T0 + 365 d
+    credit_at(user, 10, T0, expires_at=T0 + 30 * DAY)  # later credit, sooner expiry
+    credit_at(user, 10, T0 + DAY)
+    debit_at(user, 15, T0 + 2 * DAY)
+    assert remaining(user) == [5, 0, 10]
+    debit_at(user, 12, T0 + 3 * DAY)
+    assert remaining(user) == [0, 0, 3]
+    assert fresh(user).balance == 3
+
+
+def test_a_debit_beyond_the_balance_is_refused_and_writes_nothing(app):
+    user = make_user()
+    credit_at(user, 10, T0)
+    with pytest.raises(InsufficientPoints):
+        debit_at(user, 11, T0)
+    db.session.rollback()
+    assert ledger(user) == [("earn", 10, 10)] and remaining(user) == [10]
+
+
+def test_a_partial_spend_then_expiry_leaves_the_right_balance(app):
+    user = make_user()
+    credit_at(user, 10, T0)
+    credit_at(user, 20, T0 + 100 * DAY)
+    debit_at(user, 14, T0 + 200 * DAY)  # 10 from the first lot, 4 from the second
+    assert expire_due(T0 + 366 * DAY) == (0, 0)  # the first lot was spent before it expired
+    assert fresh(user).balance == 16
+    assert expire_due(T0 + 466 * DAY) == (1, 16)
+    assert ledger(user) == [("earn", 10, 10), ("earn", 20, 30), ("redeem", -14, 16),
+                            ("expire", -16, 0)]
+    assert remaining(user) == [0, 0]
+    assert (fresh(user).balance, fresh(user).lifetime_points) == (0, 30)
+
+
+def test_expiry_writes_one_entry_per_lot_and_running_it_twice_changes_nothing(app):
+    user, other = make_user(), make_user()
+    credit_at(user, 10, T0)
+    credit_at(user, 5, T0 + DAY)
+    credit_at(user, 7, T0 + 300 * DAY)  # not due yet
+    debit_at(user, 3, T0 + 2 * DAY)
+    credit_at(other, 4, T0)
+    now = T0 + 367 * DAY
+    assert expire_due(now) == (2, 16)
+    expire_entries = [row for row in ledger(user) if row[0] == "expire"]
+    assert expire_entries == [("expire", -7, 12), ("expire", -5, 7)]
+    before = (ledger(user), ledger(other), remaining(user))
+    assert expire_due(now) == (0, 0)
+    assert (ledger(user), ledger(other), remaining(user)) == before
+    assert fresh(user).balance == 7 and fresh(other).balance == 0
+
+
+def test_expiry_references_the_lot(app, client):
+    user = make_user()
+    entry = credit_at(user, 10, T0)
+    expire_due(T0 + 400 * DAY)
+    rows = client.get("/api/v1/me/ledger", headers=auth(user)).get_json()
+    lot_id = db.session.scalar(
+        text("SELECT id FROM point_lots WHERE entry_id = :e"), {"e": entry.id}
+    )
+    assert rows[0]["kind"] == "expire" and rows[0]["reference"] == f"lot:{lot_id}"
+
+
+def test_a_refund_gives_back_with_the_original_expiry_and_no_lifetime(app):
+    user = make_user()
+    credit_at(user, 10, T0, expires_at=T0 + 10 * DAY)
+    credit_at(user, 10, T0, expires_at=T0 + 20 * DAY)
+    spent = debit_at(user, 15, T0 + DAY)
+    locked = service.lock_user(user.id)
+    service.refund(locked, spent, now=T0 + 2 * DAY)
+    db.session.commit()
+    assert (fresh(user).balance, fresh(user).lifetime_points) == (20, 20)
+    # The refunded 10 + 5 expire when the lots they came from would have.
+    assert expire_due(T0 + 11 * DAY) == (1, 10)
+    assert expire_due(T0 + 21 * DAY) == (1, 10)
+    assert fresh(user).balance == 0
+
+
+def test_me_shows_what_expires_within_30_days(client):
+    user = make_user()
+    now = datetime.now(UTC)
+    credit_at(user, 10, now - 350 * DAY)  # expires in 15 days
+    credit_at(user, 20, now - 340 * DAY)  # in 25 days
+    credit_at(user, 40, now)  # in a year
+    debit_at(user, 4, now)
+    me = client.get("/api/v1/me", headers=auth(user)).get_json()
+    assert me["balance"] == 66 and me["lifetime_points"] == 70
+    assert me["expiring"]["points"] == 26 and me["expiring"]["within_days"] == 30
+    soonest = datetime.fromisoformat(me["expiring"]["next_expiry_at"])
+    assert abs(soonest - (now + 15 * DAY)) < timedelta(seconds=5)
+
+
+def test_expire_points_command(app):
+    user = make_user()
+    credit_at(user, 10, datetime.now(UTC) - 400 * DAY)
+    credit_at(user, 3, datetime.now(UTC))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["expire-points"])
+    assert result.exit_code == 0 and "expired 10 points of 1 users" in result.output
+    result = runner.invoke(args=["expire-points"])
+    assert result.exit_code == 0 and "expired 0 points of 0 users" in result.output
+    assert fresh(user).balance == 3
+
+
+@pytest.mark.parametrize(
+    "corruption, message",
+    [
+        ("UPDATE users SET balance = balance + 1 WHERE id = :u", "ledger sums to 10, balance 11"),
+        ("UPDATE point_lots SET remaining = remaining - 2 WHERE user_id = :u", "lots hold 8"),
+        ("UPDATE point_lots SET remaining = remaining - 2 WHERE user_id = :u", "debits took 0"),
+    ],
+)
+def test_verify_ledger_finds_what_is_wrong_and_exits_non_zero(app, corruption, message):
+    user = make_user()
+    credit_at(user, 10, T0)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["verify-ledger"])
+    assert result.exit_code == 0 and "ledger ok" in result.output
+    undo = corruption.replace("+ 1", "- 1").replace("- 2", "+ 2")
+    db.session.execute(text(corruption), {"u": user.id})
+    db.session.commit()
+    try:
+        result = runner.invoke(args=["verify-ledger"])
+        assert result.exit_code == 1
+        assert f"user {user.id}:" in result.output and message in result.output
+    finally:
+        db.session.execute(text(undo), {"u": user.id})
+        db.session.commit()
+    assert verify() == []

@@ -1,0 +1,101 @@
+"""Races against a real PostgreSQL: many threads, one user, and still one credit per rule."""
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from ecolife.actions.models import Action
+from ecolife.codes.service import code_url
+from ecolife.extensions import db, redis_store
+from ecolife.users.models import User
+from tests.conftest import backend
+from tests.factories import auth, make_code, make_shop, make_user
+from tests.scans.helpers import dead_redis, run_concurrently, written
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        backend() != "postgresql", reason="needs PostgreSQL: SQLite serialises every writer"
+    ),
+]
+THREADS = 50
+
+
+@pytest.fixture(params=["redis-up", "redis-down"])
+def redis_mode(request, monkeypatch):
+    if request.param == "redis-down":
+        monkeypatch.setattr(redis_store, "client", dead_redis())
+    return request.param
+
+
+def balance(user):
+    db.session.rollback()
+    return db.session.get(User, user.id).balance
+
+
+def test_fifty_simultaneous_scans_of_one_code_credit_once(app, redis_mode):
+    resident = make_user()
+    code = make_code(make_shop())
+    body, headers = {"url": code_url(code)}, auth(resident)
+    results = run_concurrently(
+        app, THREADS, lambda client, i: client.post("/api/v1/scans", json=body, headers=headers)
+    )
+    statuses = Counter(status for status, _, _ in results)
+    assert statuses == {201: 1, 429: THREADS - 1}, results[:3]
+    refusals = {json["error"] for status, json, _ in results if status == 429}
+    assert refusals == {"cooldown"}
+    assert balance(resident) == 5
+    assert written(resident.id) == (1, 1, 1)
+
+
+def test_fifty_requests_with_one_key_credit_once_and_agree(app, redis_mode):
+    resident = make_user()
+    code = make_code(make_shop())
+    body = {"url": code_url(code)}
+    headers = auth(resident, **{"Idempotency-Key": "tap-once"})
+    results = run_concurrently(
+        app, THREADS, lambda client, i: client.post("/api/v1/scans", json=body, headers=headers)
+    )
+    fresh = [r for r in results if r[0] == 201 and "Idempotent-Replayed" not in r[2]]
+    replays = [r for r in results if r[0] == 201 and "Idempotent-Replayed" in r[2]]
+    conflicts = [r for r in results if r[0] == 409]
+    outcomes = Counter((status, (json or {}).get("error")) for status, json, _ in results)
+    assert len(fresh) == 1, outcomes
+    assert len(fresh) + len(replays) + len(conflicts) == THREADS, outcomes
+    assert all(r[1]["error"] == "idempotency_conflict" for r in conflicts)
+    assert all(r[1] == fresh[0][1] for r in replays)
+    assert balance(resident) == 5
+    assert written(resident.id) == (1, 1, 1)
+
+
+def test_a_burst_across_codes_stops_at_the_daily_limit(app, redis_mode):
+    action = db.session.scalar(select(Action).where(Action.slug == "no_straw"))
+    action.cooldown_minutes, action.daily_limit = 0, 5
+    db.session.commit()
+    resident = make_user()
+    urls = [code_url(make_code(make_shop(), "no_straw")) for _ in range(20)]
+    headers = auth(resident)
+    results = run_concurrently(
+        app, 20,
+        lambda client, i: client.post("/api/v1/scans", json={"url": urls[i]}, headers=headers),
+    )
+    statuses = Counter(status for status, _, _ in results)
+    assert statuses == {201: 5, 429: 15}, results[:3]
+    assert {json["error"] for status, json, _ in results if status == 429} == {"daily_limit"}
+    assert balance(resident) == 10
+    assert written(resident.id) == (5, 5, 5)
+
+
+def test_many_residents_scanning_at_once_are_all_credited(app):
+    shop = make_shop()
+    codes = [make_code(shop, slug) for slug in ("no_plastic_bag", "no_straw", "own_cup")]
+    residents = [make_user() for _ in range(10)]
+    urls = [code_url(code) for code in codes]
+    headers = [auth(resident) for resident in residents]
+    results = run_concurrently(
+        app, 30,
+        lambda client, i: client.post("/api/v1/scans", json={"url": urls[i % 3]},
+                                      headers=headers[i // 3]),
+    )
+    assert Counter(status for status, _, _ in results) == {201: 30}, results[:3]
+    assert [balance(resident) for resident in residents] == [12] * 10

@@ -1,0 +1,121 @@
+"""Idempotency-Key on POST /scans: replay, reuse with another body, in flight, and faults."""
+import hashlib
+
+import pytest
+from sqlalchemy import func, select
+
+from ecolife.extensions import db, redis_store
+from ecolife.gamification import service as gamification
+from ecolife.idempotency.models import IdempotencyKey
+from tests.factories import assert_error, make_code, make_shop, make_user
+from tests.scans.helpers import scan, written
+
+
+def keyed(key):
+    return {"Idempotency-Key": key}
+
+
+def test_a_retry_with_the_same_key_replays_the_first_response(client, clock):
+    resident = make_user()
+    code = make_code(make_shop())
+    first = scan(client, resident, code, headers=keyed("scan-1"))
+    assert first.status_code == 201
+    clock.advance(minutes=1)  # within the cooldown: only a replay can answer 201
+    again = scan(client, resident, code, headers=keyed("scan-1"))
+    assert again.status_code == 201
+    assert again.get_json() == first.get_json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert written(resident.id) == (1, 1, 1)
+    stored = db.session.scalar(select(IdempotencyKey).where(IdempotencyKey.key == "scan-1"))
+    assert (stored.user_id, stored.response_status) == (resident.id, 201)
+
+
+def test_the_same_key_with_another_body_is_refused(client):
+    resident = make_user()
+    shop = make_shop()
+    first, second = make_code(shop), make_code(shop, "no_straw")
+    assert scan(client, resident, first, headers=keyed("k")).status_code == 201
+    assert_error(scan(client, resident, second, headers=keyed("k")), 422,
+                 "idempotency_key_reused")
+    assert written(resident.id) == (1, 1, 1)
+
+
+def test_keys_belong_to_one_user(client):
+    shop = make_shop()
+    code = make_code(shop)
+    alice, bob = make_user(), make_user()
+    a = scan(client, alice, code, headers=keyed("same"))
+    b = scan(client, bob, code, headers=keyed("same"))
+    assert a.status_code == b.status_code == 201
+    assert b.get_json()["id"] != a.get_json()["id"]
+    assert "Idempotent-Replayed" not in b.headers
+
+
+def test_a_key_still_in_flight_is_a_conflict(client):
+    resident = make_user()
+    code = make_code(make_shop())
+    marker = redis_store.key("idem", resident.id, hashlib.sha256(b"busy").hexdigest())
+    redis_store.client.set(marker, 1, ex=30)
+    assert_error(scan(client, resident, code, headers=keyed("busy")), 409, "idempotency_conflict")
+    assert written() == (0, 0, 0)
+
+
+def test_a_refusal_is_not_kept_so_the_key_works_later(client, clock):
+    resident = make_user()
+    code = make_code(make_shop())
+    assert scan(client, resident, code).status_code == 201
+    assert_error(scan(client, resident, code, headers=keyed("later")), 429, "cooldown")
+    assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+    clock.advance(minutes=15, seconds=1)
+    response = scan(client, resident, code, headers=keyed("later"))
+    assert response.status_code == 201 and response.get_json()["balance"] == 10
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "tab\there"])
+def test_malformed_keys_are_422(client, key):
+    resident = make_user()
+    code = make_code(make_shop())
+    assert_error(scan(client, resident, code, headers=keyed(key)), 422, "validation_error")
+    assert written() == (0, 0, 0)
+
+
+def test_a_fault_before_the_commit_writes_nothing_not_even_the_key(client, monkeypatch):
+    resident = make_user()
+    code = make_code(make_shop())
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the badge service fell over")
+
+    monkeypatch.setattr(gamification, "on_credit", broken)
+    assert_error(scan(client, resident, code, headers=keyed("f")), 500, "internal_error")
+    # The test shares the request's session; the end of a real request rolls it back.
+    db.session.rollback()
+    assert written() == (0, 0, 0)
+    assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+    monkeypatch.undo()
+    # Nothing half-done: the retry is a first attempt, not a cooldown or a replay.
+    response = scan(client, resident, code, headers=keyed("f"))
+    assert response.status_code == 201 and response.get_json()["balance"] == 5
+    assert "Idempotent-Replayed" not in response.headers
+
+
+def test_a_retry_racing_the_first_attempts_commit_is_a_replay_not_a_cooldown(client, monkeypatch):
+    """The retry's first look at the key came just before the first attempt committed, so it
+    runs on and meets the cooldown the first attempt left in Redis: it must replay."""
+    from ecolife.idempotency import service as idempotency
+
+    resident = make_user()
+    code = make_code(make_shop())
+    first = scan(client, resident, code, headers=keyed("race"))
+    real_lookup, calls = idempotency._lookup, []
+
+    def late_first_look(user_id, key):
+        calls.append(key)
+        return None if len(calls) == 1 else real_lookup(user_id, key)
+
+    monkeypatch.setattr(idempotency, "_lookup", late_first_look)
+    again = scan(client, resident, code, headers=keyed("race"))
+    assert again.status_code == 201, again.get_json()
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert written(resident.id) == (1, 1, 1)
