@@ -99,6 +99,8 @@ def debit(user, amount, kind, *, now=None, **source):
     if amount <= 0:
         raise ValueError("a debit is positive")
     now = now or utcnow()
+    # Expire on touch: points past their date are gone even before expire-points runs.
+    expire_user_lots(user, now)
     if user.balance < amount:
         raise InsufficientPoints()
     entry = _apply(user, -amount, kind, source, now)
@@ -142,6 +144,10 @@ def refund(user, debit_entry, *, now=None, **source):
                 created_at=now,
             )
         )
+    if any(expires_at <= now for _, expires_at in taken):
+        # Given back past their date: they expire at once, as they would have unspent.
+        db.session.flush()
+        expire_user_lots(user, now)
     return entry
 
 

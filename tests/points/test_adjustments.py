@@ -1,6 +1,6 @@
 """POST /users/{id}/adjustments: operators' corrections, with a reason, audited."""
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -13,6 +13,9 @@ from tests.conftest import backend
 from tests.factories import assert_error, auth, make_user
 from tests.points.helpers import credit_at, ledger, remaining
 from tests.scans.helpers import run_concurrently
+
+# Recent enough that the default 365-day expiry has not taken the points yet.
+RECENT = datetime.now(UTC) - timedelta(days=60)
 
 
 def adjust(client, operator, user_id, headers=None, **body):
@@ -46,8 +49,8 @@ def test_an_operator_adds_points_with_a_reason(client):
 
 def test_an_operator_takes_points_soonest_expiring_first(client):
     operator, resident = make_user("operator"), make_user()
-    credit_at(resident, 10, datetime(2025, 1, 1, tzinfo=UTC))
-    credit_at(resident, 10, datetime(2025, 6, 1, tzinfo=UTC))
+    credit_at(resident, 10, RECENT)
+    credit_at(resident, 10, RECENT + timedelta(days=30))
     response = adjust(client, operator, resident.id, delta=-12, reason="Duplicate credit")
     assert response.status_code == 201
     assert response.get_json()["balance_after"] == 8
@@ -57,7 +60,7 @@ def test_an_operator_takes_points_soonest_expiring_first(client):
 
 def test_below_zero_is_refused_and_writes_nothing(client):
     operator, resident = make_user("operator"), make_user()
-    credit_at(resident, 10, datetime(2025, 1, 1, tzinfo=UTC))
+    credit_at(resident, 10, RECENT)
     assert_error(adjust(client, operator, resident.id, delta=-11, reason="x"), 409,
                  "insufficient_points")
     db.session.rollback()
@@ -126,7 +129,7 @@ def test_an_idempotency_key_replays_the_adjustment(client):
 @pytest.mark.skipif(backend() != "postgresql", reason="needs PostgreSQL")
 def test_concurrent_takes_never_drive_a_balance_below_zero(app):
     operator, resident = make_user("operator"), make_user()
-    credit_at(resident, 100, datetime(2025, 1, 1, tzinfo=UTC))
+    credit_at(resident, 100, RECENT)
     headers = auth(operator)
     results = run_concurrently(app, 30, lambda client, i: client.post(
         f"/api/v1/users/{resident.id}/adjustments", json={"delta": -10, "reason": f"take {i}"},

@@ -149,3 +149,29 @@ def test_verify_ledger_finds_what_is_wrong_and_exits_non_zero(app, corruption, m
         db.session.execute(text(undo), {"u": user.id})
         db.session.commit()
     assert verify() == []
+
+
+def test_points_past_their_date_cannot_be_spent_before_the_expiry_job_runs(app):
+    user = make_user()
+    credit_at(user, 100, T0, expires_at=T0 + 30 * DAY)
+    credit_at(user, 10, T0)
+    with pytest.raises(InsufficientPoints):
+        debit_at(user, 30, T0 + 31 * DAY)
+    db.session.rollback()
+    entry = debit_at(user, 10, T0 + 31 * DAY)  # expire on touch, then spend what is left
+    assert ledger(user) == [("earn", 100, 100), ("earn", 10, 110), ("expire", -100, 10),
+                            ("redeem", -10, 0)]
+    assert entry.balance_after == 0 and verify() == []
+
+
+def test_a_refund_of_points_past_their_date_expires_them_at_once(app):
+    user = make_user()
+    credit_at(user, 50, T0, expires_at=T0 + 30 * DAY)
+    entry = debit_at(user, 20, T0 + DAY)
+    locked = service.lock_user(user.id)
+    service.refund(locked, entry, now=T0 + 40 * DAY)
+    db.session.commit()
+    # The unspent 30 and the refunded 20 are both past their date: both expire.
+    assert ledger(user) == [("earn", 50, 50), ("redeem", -20, 30), ("refund", 20, 50),
+                            ("expire", -30, 20), ("expire", -20, 0)]
+    assert fresh(user).balance == 0 and verify() == []
