@@ -5,6 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from config import config_for_env
 from ecolife.errors import register_error_handlers
@@ -30,6 +31,7 @@ BLUEPRINTS = (
 def create_app(config_class=None):
     """Build the app: config, extensions, blueprints, error handlers, CLI."""
     app = Flask(__name__, instance_relative_config=False)
+    app.url_map.converters["int"] = IdConverter
     app.config.from_object(config_class or config_for_env())
     _resolve_embedded_defaults(app)
     if app.config["TRUSTED_PROXIES"]:
@@ -62,6 +64,17 @@ def create_app(config_class=None):
     register_cli(app)
     logging.basicConfig(level=logging.INFO)
     return app
+
+
+class IdConverter(IntegerConverter):
+    """``<int:id>`` stops at the largest id a column holds: a bigger one is a plain 404.
+
+    PostgreSQL's integer ids end at 2**31 - 1; past that a lookup would be a DataError.
+    """
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _resolve_embedded_defaults(app):

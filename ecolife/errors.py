@@ -103,16 +103,20 @@ class ErrorSchema(ma.Schema):
     retry_after = ma.fields.Integer(metadata={"description": "Seconds to wait (429 only)"})
 
 
-def error_response(status, error, message, headers=None, **extra):
-    """Build the one JSON error response."""
-    body = {
+def error_body(status, error, message, **extra):
+    """The one JSON error shape, as a dict."""
+    return {
         "code": status,
         "status": HTTP_STATUS_CODES.get(status, "Error"),
         "error": error,
         "message": message,
         **extra,
     }
-    response = jsonify(body)
+
+
+def error_response(status, error, message, headers=None, **extra):
+    """Build the one JSON error response."""
+    response = jsonify(error_body(status, error, message, **extra))
     response.status_code = status
     response.headers.update(headers or {})
     return response

@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 
 from ecolife.auth import schemas, service
 from ecolife.auth.decorators import current_user, login_required
+from ecolife.errors import ErrorSchema
 from ecolife.extensions import limiter
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Accounts and tokens")
@@ -23,6 +24,8 @@ class Register(MethodView):
 
     @blp.arguments(schemas.RegisterIn)
     @blp.response(201, schemas.UserOut)
+    @blp.alt_response(409, schema=ErrorSchema, description="`already_registered`")
+    @blp.alt_response(429, schema=ErrorSchema, description="`rate_limited`, with Retry-After")
     def post(self, data):
         """Register a resident (default) or a shop owner."""
         return service.register(**data)
@@ -40,6 +43,10 @@ class Login(MethodView):
 
     @blp.arguments(schemas.LoginIn)
     @blp.response(200, schemas.TokenPairOut)
+    @blp.alt_response(
+        401, schema=ErrorSchema, description="`invalid_credentials`: wrong login or password"
+    )
+    @blp.alt_response(429, schema=ErrorSchema, description="`rate_limited`, with Retry-After")
     def post(self, data):
         """Log in with an email or phone and a password."""
         return service.login(data["login"], data["password"])
@@ -49,6 +56,10 @@ class Login(MethodView):
 class Refresh(MethodView):
     @blp.arguments(schemas.RefreshIn)
     @blp.response(200, schemas.TokenPairOut)
+    @blp.alt_response(
+        401, schema=ErrorSchema, description="`invalid_token`: unknown, spent (family revoked) "
+        "or expired"
+    )
     def post(self, data):
         """Spend a refresh token for a new token pair."""
         return service.refresh(data["refresh_token"])

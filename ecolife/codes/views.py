@@ -11,8 +11,8 @@ blp = Blueprint("codes", __name__, url_prefix="/shops", description="QR codes of
                 template_folder="templates")
 
 # Ids are 32-bit columns: a larger one is a 404 at routing, never an overflow in the driver.
-SHOP = "/<int(max=2147483647):shop_id>"
-CODE = SHOP + "/codes/<int(max=2147483647):code_id>"
+SHOP = "/<int:shop_id>"
+CODE = SHOP + "/codes/<int:code_id>"
 MANAGERS = ("shop_owner", "operator")
 BINARY = {"type": "string", "format": "binary"}
 # A rotating code's image is only right for ~30 s: never let a cache serve a stale one.

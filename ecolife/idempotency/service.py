@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ecolife.auth.decorators import current_user
-from ecolife.errors import Conflict, DomainError
+from ecolife.errors import Conflict, DomainError, error_body
 from ecolife.extensions import db, redis_store
 from ecolife.idempotency.models import IdempotencyKey
 
@@ -31,8 +31,9 @@ HEADER_DOC = {
     "name": HEADER,
     "required": False,
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-    "description": "Retry-safe key: the same key and body replay the first response; "
-    "another body is 422 idempotency_key_reused; while the first runs, 409 idempotency_conflict.",
+    "description": "Retry-safe key: the same key and body replay the first response (a "
+    "refusal included); another body is 422 idempotency_key_reused; while the first runs, "
+    "409 idempotency_conflict. Keys are kept at least 24 hours.",
 }
 
 
@@ -123,10 +124,32 @@ def idempotent(view):
             if row is None:
                 raise
             return _replay(row, context)
+        except DomainError as refusal:
+            # A refusal is the first response too: a retry gets the same answer, and the
+            # key cannot be reused for another body. Nothing else of the request is kept.
+            db.session.rollback()
+            _remember_refusal(context, refusal)
+            raise
         finally:
             _unmark(marker)
 
     return Blueprint.doc(parameters=[HEADER_DOC])(wrapper)
+
+
+def _remember_refusal(context, refusal):
+    """Store a refused request's answer under its key, in a transaction of its own."""
+    from ecolife.points.service import lock_user  # points moves call back into this module
+
+    if refusal.status >= 500 or isinstance(refusal, (InFlight, KeyReused)):
+        return
+    try:
+        lock_user(context.user_id, context)  # the same lock as the work: no twin stores first
+    except Replay:  # a twin finished while we were refused: its answer stands
+        db.session.rollback()
+        return
+    context.store(refusal.status, error_body(refusal.status, refusal.error, refusal.message,
+                                             **refusal.extra))
+    db.session.commit()
 
 
 def _fingerprint():

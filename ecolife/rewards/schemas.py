@@ -149,6 +149,13 @@ class RedemptionQuery(ma.Schema):
     status = ma.fields.String(validate=validate.OneOf(REDEMPTION_STATUSES))
 
 
+class CancelIn(ma.Schema):
+    """No fields: a cancel needs no body, and anything sent is refused (422)."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
 class FulfilIn(ma.Schema):
     class Meta:
         unknown = ma.RAISE

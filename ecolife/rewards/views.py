@@ -119,10 +119,11 @@ class RedemptionQr(MethodView):
 class RedemptionCancel(MethodView):
     @login_required
     @idempotency.idempotent
+    @blp.arguments(schemas.CancelIn, required=False)
     @blp.response(200, schemas.RedemptionOut)
     @blp.alt_response(404, schema=ErrorSchema, description="`unknown_voucher`: not yours")
     @blp.alt_response(409, schema=ErrorSchema, description=SETTLED + ", or " + IDEMPOTENCY)
-    def post(self, redemption_id):
+    def post(self, _empty, redemption_id):
         """Cancel an issued voucher (its owner or an operator): points and stock come back."""
         return redemptions.cancel_redemption(
             current_user(), redemption_id, idempotency.current()

@@ -9,7 +9,7 @@ from ecolife.shops import schemas, service
 blp = Blueprint("shops", __name__, url_prefix="/shops", description="Shops")
 
 # Ids are 32-bit columns: a larger one is a 404 at routing, never an overflow in the driver.
-SHOP = "/<int(max=2147483647):shop_id>"
+SHOP = "/<int:shop_id>"
 HIDDEN = "`unknown_shop`: no such shop, or one the caller may not see or manage"
 
 

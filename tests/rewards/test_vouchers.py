@@ -218,3 +218,12 @@ def test_expiry_refunds_unused_vouchers_once(client, app):
     assert expire_vouchers() == (0, 0)  # the second run changes nothing
     assert written()[1] == before[1] + 2 and balance(resident) == 70
     assert_error(cancel(client, resident, late["id"]), 409, "voucher_not_valid")
+
+
+def test_cancel_refuses_a_body_with_fields(client):
+    from tests.factories import auth
+
+    resident = make_user()
+    response = client.post("/api/v1/redemptions/1/cancel", json={"anything": 1},
+                           headers=auth(resident))
+    assert_error(response, 422, "validation_error")

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from ecolife.extensions import db, redis_store
 from ecolife.gamification import service as gamification
 from ecolife.idempotency.models import IdempotencyKey
-from tests.factories import assert_error, make_code, make_shop, make_user
+from tests.factories import assert_error, auth, make_code, make_shop, make_user
 from tests.scans.helpers import scan, written
 
 
@@ -60,15 +60,24 @@ def test_a_key_still_in_flight_is_a_conflict(client):
     assert written() == (0, 0, 0)
 
 
-def test_a_refusal_is_not_kept_so_the_key_works_later(client, clock):
+def test_a_refusal_is_the_first_response_and_is_replayed(client, clock):
+    """API.md: the first response (status and body) is replayed, a refusal included."""
     resident = make_user()
     code = make_code(make_shop())
     assert scan(client, resident, code).status_code == 201
-    assert_error(scan(client, resident, code, headers=keyed("later")), 429, "cooldown")
-    assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+    first = assert_error(scan(client, resident, code, headers=keyed("later")), 429, "cooldown")
+    assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 1
     clock.advance(minutes=15, seconds=1)
-    response = scan(client, resident, code, headers=keyed("later"))
-    assert response.status_code == 201 and response.get_json()["balance"] == 10
+    again = scan(client, resident, code, headers=keyed("later"))
+    assert again.status_code == 429 and again.get_json() == first
+    assert again.headers["Idempotent-Replayed"] == "true"
+    # The same key with another body is refused; a new key is a new attempt.
+    other = client.post("/api/v1/scans", json={"token": "x" * 24}, headers=auth(resident, **{
+        "Idempotency-Key": "later"}))
+    assert_error(other, 422, "idempotency_key_reused")
+    fresh = scan(client, resident, code, headers=keyed("a new attempt"))
+    assert fresh.status_code == 201 and fresh.get_json()["balance"] == 10
+    assert written()[0] == 2
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "tab\there"])
