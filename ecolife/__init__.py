@@ -32,6 +32,7 @@ def create_app(config_class=None):
     """Build the app: config, extensions, blueprints, error handlers, CLI."""
     app = Flask(__name__, instance_relative_config=False)
     app.url_map.converters["int"] = IdConverter
+    app.json.ensure_ascii = False  # Thai goes out as UTF-8 text, not \u escapes
     app.config.from_object(config_class or config_for_env())
     _resolve_embedded_defaults(app)
     if app.config["TRUSTED_PROXIES"]:

@@ -133,3 +133,9 @@ def test_create_operator_command(app):
     pair = login(client, "op@example.org", "operator-password").get_json()
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {pair['access_token']}"})
     assert me.get_json()["role"] == "operator"
+
+
+def test_thai_text_goes_out_as_utf8_not_escapes(client):
+    response = register(client, email="thai@example.org")
+    assert "สมชาย ใจดี".encode() in response.data
+    assert response.content_type.startswith("application/json")
