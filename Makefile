@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test test-postgres migrate seed serve clean
+.PHONY: run test test-postgres fuzz fuzz-postgres bench-load bench-faults bench-scale migrate seed serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,25 @@ test: $(STAMP)
 test-postgres: $(STAMP)
 	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(BIN)/pytest -q
+
+# Schemathesis against the served OpenAPI document (slow-marked, so `make test` skips it).
+fuzz: $(STAMP)
+	$(BIN)/pytest -q -m fuzz tests/fuzz
+
+fuzz-postgres: $(STAMP)
+	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(BIN)/pytest -q -m fuzz tests/fuzz
+
+# Benchmarks (docs/performance.md): gunicorn + the local PostgreSQL and Redis, scratch
+# databases and key prefixes of their own, removed at the end.
+bench-load: $(STAMP)
+	$(BIN)/python -m bench.load
+
+bench-faults: $(STAMP)
+	$(BIN)/python -m bench.faults
+
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.scale
 
 clean:
 	rm -rf $(VENV) instance
