@@ -1,5 +1,9 @@
 """The badge catalogue, operators' changes to it, and awarding badges as scans earn them."""
-from sqlalchemy import case, distinct, func, select
+import time
+from typing import NamedTuple
+
+from flask import current_app
+from sqlalchemy import bindparam, case, distinct, event, exists, func, insert, select
 from sqlalchemy.orm import joinedload
 
 from ecolife.audit.service import record as audit
@@ -77,41 +81,90 @@ def award_due_badges(user, scan, now):
 
     Inside the scan's transaction with the user's row locked: concurrent scans of one user
     run one at a time, so each sees the badges the previous one awarded and none is awarded
-    twice (uq_user_badges_user_badge stands behind that).
+    twice (uq_user_badges_user_badge stands behind that). One query, whatever the catalogue:
+    which badges the user owns, and every counter the catalogue compares with.
     """
-    owned = select(UserBadge.badge_id).where(UserBadge.user_id == user.id)
-    pending = db.session.scalars(
-        select(Badge).where(Badge.active.is_(True), Badge.id.not_in(owned)).order_by(Badge.id)
-    ).all()
-    if not pending:
+    catalogue = _active_catalogue()
+    if not catalogue.badges:
         return []
-    counters = _counters(user, {criteria_rules.counter_of(b.criteria) for b in pending})
-    earned = [b for b in pending if criteria_rules.is_met(b.criteria, counters)]
-    db.session.add_all(
-        UserBadge(user_id=user.id, badge_id=b.id, scan_id=scan.id, awarded_at=now) for b in earned
-    )
+    # The scan being credited is inserted already, so it counts.
+    row = db.session.execute(catalogue.query, {"user_id": user.id}).one()
+    owned, counters = row[:len(catalogue.badges)], {"streak_days": user.streak_current}
+    for counter, value in zip(catalogue.counters, row[len(catalogue.badges):]):
+        counters[counter] = int(value or 0)
+    earned = [badge for badge, has in zip(catalogue.badges, owned)
+              if not has and criteria_rules.is_met(badge.criteria, counters)]
+    if earned:
+        db.session.execute(insert(UserBadge.__table__), [
+            {"user_id": user.id, "badge_id": b.id, "scan_id": scan.id, "awarded_at": now}
+            for b in earned
+        ])
     return [{"slug": b.slug, "name": b.name} for b in earned]
 
 
-def _counters(user, needed):
-    """The counters the pending badges compare with, from one query over the user's scans."""
-    counters = {"streak_days": user.streak_current}
-    columns = []
+class _Catalogue(NamedTuple):
+    badges: tuple  # CachedBadge, in catalogue order
+    counters: tuple  # what the query's columns after the "owned" flags hold
+    query: object
+
+
+class CachedBadge(NamedTuple):
+    id: int
+    slug: str
+    name: str
+    criteria: dict
+
+
+# The active catalogue and the query built for it, per app (per database): every scan needs
+# them and operators change badges rarely. Writes through the ORM in this process drop them
+# at once (the events below); other processes see a change within CATALOGUE_TTL_SECONDS.
+CATALOGUE_TTL_SECONDS = 30
+_generation = [0]  # bumped by every ORM write of a badge
+
+
+def _active_catalogue():
+    cached = current_app.extensions.get("ecolife_badges")
+    if (cached is None or cached[2] != _generation[0]
+            or time.monotonic() - cached[1] > CATALOGUE_TTL_SECONDS):
+        generation = _generation[0]
+        badges = tuple(CachedBadge(*row) for row in db.session.execute(
+            select(Badge.id, Badge.slug, Badge.name, Badge.criteria)
+            .where(Badge.active.is_(True)).order_by(Badge.id)
+        ))
+        cached = (_build(badges), time.monotonic(), generation)
+        current_app.extensions["ecolife_badges"] = cached
+    return cached[0]
+
+
+@event.listens_for(Badge, "after_insert")
+@event.listens_for(Badge, "after_update")
+@event.listens_for(Badge, "after_delete")
+def forget_catalogue(*_args):
+    """Make every app in this process reload the catalogue on its next scan."""
+    _generation[0] += 1
+
+
+def _build(badges):
+    """The one statement of award_due_badges: an "owned" flag per badge, then the counters."""
+    user_id = bindparam("user_id")
+    owned = [
+        exists().where(UserBadge.user_id == user_id, UserBadge.badge_id == badge.id)
+        for badge in badges
+    ]
+    needed = {criteria_rules.counter_of(b.criteria) for b in badges} - {None, "streak_days"}
+    counters, columns = [], []
     if "scan_count" in needed:
-        columns.append(func.count(Scan.id).label("scan_count"))
+        counters.append("scan_count")
+        columns.append(func.count(Scan.id))
     if "distinct_shops" in needed:
-        columns.append(func.count(distinct(Scan.shop_id)).label("distinct_shops"))
-    units = sorted(c[1] for c in needed if isinstance(c, tuple))
-    for i, unit in enumerate(units):
-        amount = case((Scan.impact_unit == unit, Scan.impact_amount), else_=0)
-        columns.append(func.coalesce(func.sum(amount), 0).label(f"unit_{i}"))
-    if not columns:
-        return counters
-    # The scan being credited is flushed already, so it counts.
-    row = db.session.execute(select(*columns).where(Scan.user_id == user.id)).one()._mapping
-    for name in ("scan_count", "distinct_shops"):
-        if name in row:
-            counters[name] = int(row[name])
-    for i, unit in enumerate(units):
-        counters[("impact", unit)] = int(row[f"unit_{i}"])
-    return counters
+        counters.append("distinct_shops")
+        columns.append(func.count(distinct(Scan.shop_id)))
+    for unit in sorted(c[1] for c in needed if isinstance(c, tuple)):
+        counters.append(("impact", unit))
+        columns.append(func.sum(case((Scan.impact_unit == unit, Scan.impact_amount), else_=0)))
+    if columns:
+        counted = select(*columns).where(Scan.user_id == user_id).subquery()
+        query = select(*owned, *counted.c)
+    else:
+        query = select(*owned)
+    return _Catalogue(badges, tuple(counters), query)

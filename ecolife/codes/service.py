@@ -189,22 +189,36 @@ def resolve_token(token, now=None):
     CodeExpired for a genuine rotating token past its window. The shop's status is the
     caller's business (a suspended shop's codes resolve, but earn nothing).
     """
+    parsed = parse_token(token)
+    return check_code(parsed, db.session.get(QrCode, parsed.code_id), now)
+
+
+def parse_token(token):
+    """resolve_token's checks before the database: UnknownCode for a malformed token, a
+    forged static one (a forged sticker costs no query) or an id no column holds."""
     try:
         parsed = tokens.parse(token)
         if parsed.kind == "static":
-            # Checked before the database: a forged sticker costs no query.
             tokens.verify_static(parsed, qr_keys())
-        code = db.session.get(QrCode, parsed.code_id) if parsed.code_id <= MAX_CODE_ID else None
-        if code is None or code.mode != parsed.kind:
-            raise UnknownCode()
-        if parsed.kind == "rotating":
-            tokens.verify_rotating(parsed, code.secret, (now or utcnow()).timestamp())
     except tokens.InvalidToken:
         raise UnknownCode() from None
-    except tokens.TokenExpired:
-        if code.revoked_at is not None:
-            raise CodeRevoked() from None
-        raise CodeExpired() from None
+    if parsed.code_id > MAX_CODE_ID:
+        raise UnknownCode()
+    return parsed
+
+
+def check_code(parsed, code, now=None):
+    """resolve_token's checks of the code row ``parse_token(...)`` named (None: no such row);
+    for callers that load the row together with others. Returns the code."""
+    if code is None or code.mode != parsed.kind:
+        raise UnknownCode()
+    if parsed.kind == "rotating":
+        try:
+            tokens.verify_rotating(parsed, code.secret, (now or utcnow()).timestamp())
+        except tokens.InvalidToken:
+            raise UnknownCode() from None
+        except tokens.TokenExpired:
+            raise (CodeRevoked() if code.revoked_at is not None else CodeExpired()) from None
     if code.revoked_at is not None:
         raise CodeRevoked()
     return code

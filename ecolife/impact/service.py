@@ -1,5 +1,7 @@
 """Impact: what scans avoided, by unit, for a user, a shop, a community or the programme."""
-from sqlalchemy import func, select
+import functools
+
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ecolife.extensions import db
@@ -14,18 +16,26 @@ def add_scan_impact(community_id, unit, amount):
     """Add one scan's impact to its village's running total, in the scan's transaction."""
     if amount <= 0:
         return
-    insert = INSERTS[db.session.get_bind().dialect.name](ImpactTotal).values(
-        community_id=community_id, impact_unit=unit, amount=amount
+    statement = _upsert(db.session.get_bind().dialect.name, community_id is None)
+    db.session.execute(statement, {"community_id": community_id, "unit": unit, "amount": amount})
+
+
+@functools.cache
+def _upsert(dialect, no_community):
+    # Built once per dialect and target: constructing an upsert costs more than running it.
+    insert = INSERTS[dialect](ImpactTotal.__table__).values(
+        community_id=bindparam("community_id"), impact_unit=bindparam("unit"),
+        amount=bindparam("amount"),
     )
-    if community_id is None:
+    if no_community:
         target = {"index_elements": [ImpactTotal.impact_unit],
                   "index_where": ImpactTotal.community_id.is_(None)}
     else:
         target = {"index_elements": [ImpactTotal.community_id, ImpactTotal.impact_unit]}
     # An upsert: the first scan of a unit in a village races no one into a duplicate row.
-    db.session.execute(insert.on_conflict_do_update(
+    return insert.on_conflict_do_update(
         **target, set_={"amount": ImpactTotal.amount + insert.excluded.amount}
-    ))
+    )
 
 
 def _by_unit(rows):

@@ -12,14 +12,14 @@ import math
 from datetime import datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import aliased, joinedload
 
 from ecolife import timeutil
 from ecolife.actions.models import Action
 from ecolife.codes import tokens
 from ecolife.codes.models import QrCode
-from ecolife.codes.service import UnknownCode, resolve_token
+from ecolife.codes.service import UnknownCode, check_code, parse_token
 from ecolife.communities.models import KINDS, Community
 from ecolife.errors import Forbidden, TooMany
 from ecolife.extensions import db, redis_store
@@ -59,8 +59,9 @@ class DailyLimit(TooMany):
 def record_scan(user, data, idem=None, now=None):
     """Credit ``user`` for scanning a code; returns what ScanCreatedOut shows."""
     now = now or timeutil.utcnow()
-    code = resolve_token(_token_of(data), now)
-    shop, action, community_ids = _scan_context(code, user.community_id)
+    parsed = parse_token(_token_of(data))
+    code, shop, action, community_ids = _scan_context(parsed.code_id, user.community_id)
+    check_code(parsed, code, now)
     if shop.status != "approved":
         raise ShopNotActive()
     latitude, longitude = data.get("latitude"), data.get("longitude")
@@ -73,17 +74,19 @@ def record_scan(user, data, idem=None, now=None):
     user = lock_user(user.id, idem)
     today = timeutil.local_day(now)
     _check_limits(user.id, code.id, action, today, now)
-    scan = Scan(
-        user_id=user.id, code_id=code.id, shop_id=shop.id, action_id=action.id,
-        shop=shop, action=action,
+    values = {
+        "user_id": user.id, "code_id": code.id, "shop_id": shop.id, "action_id": action.id,
         # Copied: a later change to the rule never rewrites what this scan earned.
-        points=action.points, impact_unit=action.impact_unit,
-        impact_amount=action.impact_amount, local_day=today,
-        latitude=latitude, longitude=longitude, created_at=now,
-    )
-    db.session.add(scan)
-    db.session.flush()
-    credit(user, scan.points, "earn", now=now, scan_id=scan.id, shop_id=shop.id, code_id=code.id)
+        "points": action.points, "impact_unit": action.impact_unit,
+        "impact_amount": action.impact_amount, "local_day": today,
+        "latitude": latitude, "longitude": longitude, "created_at": now,
+    }
+    # Core INSERT ... RETURNING: an ORM flush of one object costs several times more. The Scan
+    # built from it only carries the values; it is never added to the session.
+    scan_id = db.session.execute(_insert_scan(), values).scalar_one()
+    scan = Scan(id=scan_id, shop=shop, action=action, **values)
+    credit(user, scan.points, "earn", now=now, scan_id=scan.id, shop_id=shop.id, code_id=code.id,
+           user_values=gamification.streak_after(user, today))
     new_badges = gamification.on_credit(user, scan, now)
     result = {
         **summary(scan),
@@ -99,6 +102,11 @@ def record_scan(user, data, idem=None, now=None):
     db.session.commit()
     _after_commit(*after, now)
     return result
+
+
+@functools.cache
+def _insert_scan():
+    return insert(Scan.__table__).returning(Scan.__table__.c.id)
 
 
 def summary(scan):
@@ -143,13 +151,16 @@ def _outside_geofence(shop, latitude, longitude):
     return distance_m((latitude, longitude), (shop.latitude, shop.longitude)) > shop.geofence_m
 
 
-def _scan_context(code, community_id):
-    """The code's shop and rule, and the ids of the user's village and the communities above
-    it (the boards the credit goes to), in one round trip: (shop, action, [village, ...])."""
+def _scan_context(code_id, community_id):
+    """The code with its shop and rule, and the ids of the user's village and the communities
+    above it (the boards the credit goes to), in one round trip: (code, shop, action,
+    [village, ...]); (None, None, None, []) for an unknown code."""
     row = db.session.execute(
-        _context_query(), {"code_id": code.id, "community_id": community_id}
-    ).one()
-    return row[0], row[1], [cid for cid in row[2:] if cid is not None]
+        _context_query(), {"code_id": code_id, "community_id": community_id}
+    ).one_or_none()
+    if row is None:
+        return None, None, None, []
+    return row[0], row[1], row[2], [cid for cid in row[3:] if cid is not None]
 
 
 @functools.cache
@@ -159,7 +170,7 @@ def _context_query():
     # village (or a chain shorter than KINDS) just gets NULLs.
     levels = [aliased(Community) for _ in KINDS]
     query = (
-        select(Shop, Action, *(level.id for level in levels))
+        select(QrCode, Shop, Action, *(level.id for level in levels))
         .select_from(QrCode)
         .join(Shop, Shop.id == QrCode.shop_id)
         .join(Action, Action.id == QrCode.action_id)
