@@ -169,6 +169,9 @@ def register_error_handlers(app):
 
     @app.errorhandler(DomainError)
     def handle_domain_error(exc):
+        # A refused request writes nothing: drop whatever the service had pending, even when
+        # the session outlives the request (a test's or a script's app context).
+        db.session.rollback()
         return error_response(exc.status, exc.error, exc.message, exc.headers, **exc.extra)
 
     @app.errorhandler(IntegrityError)

@@ -3,7 +3,7 @@ rewrites what was already credited."""
 from sqlalchemy import select
 
 from ecolife.actions.models import Action
-from ecolife.audit.service import record as audit
+from ecolife.audit.service import apply_changes, record as audit
 from ecolife.errors import Conflict, NotFound
 from ecolife.extensions import db
 
@@ -50,12 +50,6 @@ def create_action(operator, data):
 def update_action(operator, slug, changes):
     """An operator changes a rule; past scans keep the points they were credited."""
     action = get_action(slug)
-    changes = {field: value for field, value in changes.items() if getattr(action, field) != value}
-    if not changes:
-        return action  # nothing to write, nothing to log
-    before = {field: getattr(action, field) for field in changes}
-    for field, value in changes.items():
-        setattr(action, field, value)
-    audit(operator, "action.update", action, {"before": before, "after": changes})
+    apply_changes(operator, "action.update", action, changes)
     db.session.commit()
     return action

@@ -5,6 +5,20 @@ from ecolife.audit.models import AuditEntry
 from ecolife.extensions import db
 
 
+def apply_changes(actor, action, target, changes):
+    """Set the fields of ``changes`` that differ on ``target`` and audit them, before and after.
+
+    Returns the fields that changed; when none did, nothing is written and nothing logged.
+    """
+    changed = {field: value for field, value in changes.items() if getattr(target, field) != value}
+    if changed:
+        before = {field: getattr(target, field) for field in changed}
+        for field, value in changed.items():
+            setattr(target, field, value)
+        record(actor, action, target, {"before": before, "after": changed})
+    return changed
+
+
 def record(actor, action, target, details=None):
     """Add an audit entry to the caller's transaction (it commits with the change)."""
     db.session.add(

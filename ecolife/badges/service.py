@@ -6,7 +6,7 @@ from flask import current_app
 from sqlalchemy import bindparam, case, distinct, event, exists, func, insert, select
 from sqlalchemy.orm import joinedload
 
-from ecolife.audit.service import record as audit
+from ecolife.audit.service import apply_changes, record as audit
 from ecolife.badges import criteria as criteria_rules
 from ecolife.badges.models import Badge, UserBadge
 from ecolife.errors import Conflict, NotFound
@@ -69,9 +69,7 @@ def update_badge(operator, slug, changes):
     Badges already awarded stay awarded whatever their criteria become.
     """
     badge = get_badge(operator, slug)
-    for field, value in changes.items():
-        setattr(badge, field, value)
-    audit(operator, "badge.update", badge, changes)
+    apply_changes(operator, "badge.update", badge, changes)
     db.session.commit()
     return badge
 

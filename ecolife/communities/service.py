@@ -1,7 +1,7 @@
 """The community hierarchy: province > district > tambon > village."""
 from sqlalchemy import select
 
-from ecolife.audit.service import record as audit
+from ecolife.audit.service import apply_changes, record as audit
 from ecolife.communities.models import KINDS, Community
 from ecolife.errors import Invalid, NotFound
 from ecolife.extensions import db
@@ -69,8 +69,6 @@ def update_community(operator, community_id, changes):
     community = get_community(community_id)
     if "parent_id" in changes:
         _check_parent(community.kind, changes["parent_id"])
-    for field, value in changes.items():
-        setattr(community, field, value)
-    audit(operator, "community.update", community, changes)
+    apply_changes(operator, "community.update", community, changes)
     db.session.commit()
     return community

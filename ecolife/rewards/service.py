@@ -1,7 +1,7 @@
 """The rewards catalogue: what operators offer and what residents can redeem now."""
 from sqlalchemy import and_, func, or_, select
 
-from ecolife.audit.service import record as audit
+from ecolife.audit.service import apply_changes, record as audit
 from ecolife.errors import Conflict, Forbidden, Invalid, NotFound
 from ecolife.extensions import db
 from ecolife.rewards.models import Redemption, Reward
@@ -112,9 +112,7 @@ def update_reward(operator, reward_id, changes):
         if stock is not None and stock < held:
             raise Invalid("stock", f"{held} vouchers are already issued or fulfilled.")
         reward.stock_left = None if stock is None else stock - held
-    for field, value in changes.items():
-        setattr(reward, field, value)
-    audit(operator, "reward.update", reward, changes)
+    apply_changes(operator, "reward.update", reward, changes)
     db.session.commit()
     return reward
 

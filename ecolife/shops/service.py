@@ -8,7 +8,7 @@ import math
 
 from sqlalchemy import case, or_, select, true
 
-from ecolife.audit.service import record as audit
+from ecolife.audit.service import apply_changes, record as audit
 from ecolife.communities.models import Community
 from ecolife.errors import Invalid, NotFound, Unauthorized
 from ecolife.extensions import db
@@ -117,16 +117,11 @@ def register_shop(owner, data):
 def update_shop(user, shop_id, changes):
     """The owner or an operator changes a shop's details (never its status)."""
     shop = managed_shop(user, shop_id)
-    changes = {field: value for field, value in changes.items() if getattr(shop, field) != value}
-    if not changes:
-        return shop  # nothing to write, nothing to log
-    before = {field: getattr(shop, field) for field in changes}
     # No autoflush: the community lookup must not flush a half-checked change.
     with db.session.no_autoflush:
-        for field, value in changes.items():
-            setattr(shop, field, value)
+        if not apply_changes(user, "shop.update", shop, changes):
+            return shop  # nothing to write, nothing to log
         _check_details(shop)
-    audit(user, "shop.update", shop, {"before": before, "after": changes})
     db.session.commit()
     return shop
 

@@ -95,7 +95,8 @@ def test_operators_change_a_badge_and_it_is_audited(client):
     assert response.status_code == 200
     assert response.get_json()["criteria"] == change["criteria"]
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "badge.update"))
-    assert entry.details == change and entry.actor_id == operator.id
+    assert entry.details["after"] == change and entry.actor_id == operator.id
+    assert entry.details["before"]["name"] == "Explorer"
     for bad, status, error in (
         ({"slug": "x"}, 422, "validation_error"),
         ({"criteria": {"type": "streak_days", "threshold": -1}}, 422, "validation_error"),
