@@ -4,7 +4,7 @@ from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import bindparam, case, distinct, event, exists, func, insert, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload, object_session
 
 from ecolife.audit.service import apply_changes, record as audit
 from ecolife.badges import criteria as criteria_rules
@@ -137,9 +137,27 @@ def _active_catalogue():
 @event.listens_for(Badge, "after_insert")
 @event.listens_for(Badge, "after_update")
 @event.listens_for(Badge, "after_delete")
-def forget_catalogue(*_args):
-    """Make every app in this process reload the catalogue on its next scan."""
-    _generation[0] += 1
+def _badge_written(_mapper, _connection, badge):
+    """Note the write; the catalogue is forgotten once it commits (see below)."""
+    session = object_session(badge)
+    if session is not None:
+        session.info["badges_written"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_catalogue(session):
+    """Make every app in this process reload the catalogue on its next scan.
+
+    After the commit, not at the flush: a scan in another thread that reloads between the
+    two would otherwise cache the old rows as if they were new.
+    """
+    if session.info.pop("badges_written", False):
+        _generation[0] += 1
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_written_mark(session):
+    session.info.pop("badges_written", None)
 
 
 def _build(badges):

@@ -123,3 +123,18 @@ def test_my_badges_newest_first(client):
         {"slug": "first_scan", "name": "First step", "awarded_at": "2026-03-02T02:00:00+00:00"},
     ]
     assert client.get("/api/v1/me/badges", headers=auth(make_user())).get_json() == []
+
+
+def test_the_catalogue_cache_is_forgotten_when_a_change_commits_not_before(app):
+    """A scan reloading between flush and commit must not keep the old catalogue."""
+    from ecolife.badges import service as badges
+    from ecolife.badges.models import Badge
+
+    slugs = lambda: {b.slug for b in badges._active_catalogue().badges}  # noqa: E731
+    assert "first_scan" in slugs()
+    badge = db.session.scalar(select(Badge).where(Badge.slug == "first_scan"))
+    badge.active = False
+    db.session.flush()
+    assert "first_scan" in slugs()  # reloaded before the commit: still the committed rows
+    db.session.commit()
+    assert "first_scan" not in slugs()
