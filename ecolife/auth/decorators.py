@@ -8,7 +8,7 @@ from functools import wraps
 from flask import g, request
 from flask_smorest import Blueprint
 
-from ecolife.auth.tokens import decode_access_token
+from ecolife.auth.tokens import decode_access_claims
 from ecolife.errors import Forbidden, InvalidToken, Unauthorized
 from ecolife.extensions import db
 from ecolife.users.models import User
@@ -16,21 +16,40 @@ from ecolife.users.models import User
 BEARER = [{"bearerAuth": []}]
 
 
-def _authenticate():
+def _token_claims():
+    """(user id, role claim) of the request's bearer token; 401 without a valid one."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("A bearer access token is required.")
-    user = db.session.get(User, decode_access_token(token.strip()))
+    return decode_access_claims(token.strip())
+
+
+def _authenticate():
+    user_id, _ = _token_claims()
+    return _set_user(db.session.get(User, user_id))
+
+
+def _set_user(user):
     if user is None:
         raise InvalidToken()
-    g.current_user = user
+    g.current_user, g.current_user_id = user, user.id
     return user
+
+
+def _check_role(role, roles):
+    if roles and role not in roles:
+        raise Forbidden(f"This needs the role {' or '.join(roles)}.")
 
 
 def current_user():
     """The authenticated user of this request (inside a protected view)."""
     return g.current_user
+
+
+def current_user_id():
+    """The authenticated user's id (inside any protected view, ``load_user=False`` included)."""
+    return g.current_user_id
 
 
 def optional_user():
@@ -40,20 +59,41 @@ def optional_user():
     return _authenticate()
 
 
-def roles_required(*roles):
-    """Allow only authenticated users with one of ``roles`` (any role when empty)."""
+def roles_required(*roles, load_user=True):
+    """Allow only authenticated users with one of ``roles`` (any role when empty).
+
+    ``load_user=False`` is for views whose service locks the user's row anyway (points
+    moves): loading it here too would cost a query. Only the token is checked here (its
+    signed role claim refuses the wrong role early, as a loaded user would); the service
+    must then pass the row it locked to ``authorize_locked``, which decides.
+    """
 
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            user = _authenticate()
-            if roles and user.role not in roles:
-                raise Forbidden(f"This needs the role {' or '.join(roles)}.")
+            if load_user:
+                user = _authenticate()
+                _check_role(user.role, roles)
+            else:
+                user_id, role = _token_claims()
+                if role is not None:  # a token without the claim: the row decides
+                    _check_role(role, roles)
+                # g is shared by requests in one app context: no previous user may linger.
+                g.pop("current_user", None)
+                g.current_user_id = user_id
             return view(*args, **kwargs)
 
         return Blueprint.doc(security=BEARER)(wrapper)
 
     return decorator
+
+
+def authorize_locked(user, *roles):
+    """The caller's row as the service locked it: 401 if the user is gone, 403 if its role
+    is not one of ``roles``. Completes ``roles_required(..., load_user=False)``."""
+    _set_user(user)
+    _check_role(user.role, roles)
+    return user
 
 
 login_required = roles_required()

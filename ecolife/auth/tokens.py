@@ -48,6 +48,15 @@ def issue_access_token(user):
 
 def decode_access_token(token: str) -> int:
     """The user id of a valid access token; InvalidToken for anything else."""
+    return decode_access_claims(token)[0]
+
+
+def decode_access_claims(token: str) -> tuple[int, str | None]:
+    """(user id, role claim or None) of a valid access token; InvalidToken for anything else.
+
+    The role claim is what the user's role was at issue; roles_required(load_user=False)
+    uses it to refuse early, and the user's row decides.
+    """
     config = current_app.config
     try:
         header = jwt.get_unverified_header(token)
@@ -64,7 +73,8 @@ def decode_access_token(token: str) -> int:
         )
         if claims["typ"] != "access":
             raise InvalidToken()
-        return int(claims["sub"])
+        role = claims.get("role")
+        return int(claims["sub"]), role if isinstance(role, str) else None
     except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as exc:
         raise InvalidToken() from exc
 

@@ -18,7 +18,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ecolife.auth.decorators import current_user
+from ecolife.auth.decorators import current_user_id
 from ecolife.errors import Conflict, DomainError, error_body
 from ecolife.extensions import db, redis_store
 from ecolife.idempotency.models import IdempotencyKey
@@ -104,7 +104,7 @@ def idempotent(view):
                 error="validation_error",
                 errors={HEADER: ["Must be 1-255 printable characters."]},
             )
-        context = IdemContext(current_user().id, key, request.endpoint or "", _fingerprint())
+        context = IdemContext(current_user_id(), key, request.endpoint or "", _fingerprint())
         row = _lookup(context.user_id, key)
         if row is not None:
             return _replay(row, context)
@@ -140,7 +140,8 @@ def _remember_refusal(context, refusal):
     """Store a refused request's answer under its key, in a transaction of its own."""
     from ecolife.points.service import lock_user  # points moves call back into this module
 
-    if refusal.status >= 500 or isinstance(refusal, (InFlight, KeyReused)):
+    # 401: about the credentials, not this request (and its user may be gone).
+    if refusal.status >= 500 or refusal.status == 401 or isinstance(refusal, (InFlight, KeyReused)):
         return
     try:
         lock_user(context.user_id, context)  # the same lock as the work: no twin stores first

@@ -39,15 +39,16 @@ def lock_user(user_id, idem=None):
     """Lock the user's row for this transaction: every points movement starts here.
 
     One lock per user, always taken first (before any reward or code row), so
-    concurrent requests for one user run one at a time and never deadlock.
+    concurrent requests for one user run one at a time and never deadlock. None if there
+    is no such user.
     """
     user = db.session.execute(
         select(User)
         .where(User.id == user_id)
         .with_for_update()
         .execution_options(populate_existing=True)
-    ).scalar_one()
-    if idem is not None:
+    ).scalar_one_or_none()
+    if user is not None and idem is not None:
         idem.recheck()
     return user
 

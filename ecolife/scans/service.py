@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from ecolife import timeutil
 from ecolife.actions.models import Action
+from ecolife.auth.decorators import authorize_locked
 from ecolife.codes import tokens
 from ecolife.codes.models import QrCode
 from ecolife.codes.service import UnknownCode, check_code, parse_token
@@ -32,6 +33,7 @@ from ecolife.scans.schemas import ScanCreatedOut
 from ecolife.shops.models import Shop
 from ecolife.shops.service import distance_m
 from ecolife.users.levels import level_for
+from ecolife.users.models import User
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +58,15 @@ class DailyLimit(TooMany):
     error, message = "daily_limit", "You reached today's limit for this action."
 
 
-def record_scan(user, data, idem=None, now=None):
-    """Credit ``user`` for scanning a code; returns what ScanCreatedOut shows."""
+def record_scan(user_id, data, idem=None, now=None):
+    """Credit the resident ``user_id`` for scanning a code; returns what ScanCreatedOut shows.
+
+    The user is loaded once, locked: the view only checked the token
+    (``roles_required(..., load_user=False)``), so the role is decided here, on the locked row.
+    """
     now = now or timeutil.utcnow()
     parsed = parse_token(_token_of(data))
-    code, shop, action, community_ids = _scan_context(parsed.code_id, user.community_id)
+    code, shop, action, community_ids = _scan_context(parsed.code_id, user_id)
     check_code(parsed, code, now)
     if shop.status != "approved":
         raise ShopNotActive()
@@ -69,9 +75,9 @@ def record_scan(user, data, idem=None, now=None):
         raise TooFar()
     if not action.active:
         raise ActionNotActive()
-    _check_cached_cooldown(user.id, code.id, action, now, idem)
+    _check_cached_cooldown(user_id, code.id, action, now, idem)
 
-    user = lock_user(user.id, idem)
+    user = authorize_locked(lock_user(user_id, idem), "resident")
     today = timeutil.local_day(now)
     _check_limits(user.id, code.id, action, today, now)
     values = {
@@ -151,12 +157,12 @@ def _outside_geofence(shop, latitude, longitude):
     return distance_m((latitude, longitude), (shop.latitude, shop.longitude)) > shop.geofence_m
 
 
-def _scan_context(code_id, community_id):
+def _scan_context(code_id, user_id):
     """The code with its shop and rule, and the ids of the user's village and the communities
     above it (the boards the credit goes to), in one round trip: (code, shop, action,
     [village, ...]); (None, None, None, []) for an unknown code."""
     row = db.session.execute(
-        _context_query(), {"code_id": code_id, "community_id": community_id}
+        _context_query(), {"code_id": code_id, "user_id": user_id}
     ).one_or_none()
     if row is None:
         return None, None, None, []
@@ -166,15 +172,16 @@ def _scan_context(code_id, community_id):
 @functools.cache
 def _context_query():
     # Built once: aliasing a mapped class is costly, and the statement never changes.
-    # The community chain is outer-joined from the bound village id: a user without a
-    # village (or a chain shorter than KINDS) just gets NULLs.
+    # The community chain is outer-joined from the user's village (read without a lock, as
+    # authentication used to): a user without one (or a chain shorter than KINDS) gets NULLs.
     levels = [aliased(Community) for _ in KINDS]
+    village_id = select(User.community_id).where(User.id == bindparam("user_id"))
     query = (
         select(QrCode, Shop, Action, *(level.id for level in levels))
         .select_from(QrCode)
         .join(Shop, Shop.id == QrCode.shop_id)
         .join(Action, Action.id == QrCode.action_id)
-        .outerjoin(levels[0], levels[0].id == bindparam("community_id"))
+        .outerjoin(levels[0], levels[0].id == village_id.scalar_subquery())
     )
     for child, parent in zip(levels, levels[1:]):
         query = query.outerjoin(parent, parent.id == child.parent_id)

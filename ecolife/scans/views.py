@@ -2,7 +2,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ecolife.auth.decorators import current_user, roles_required
+from ecolife.auth.decorators import current_user, current_user_id, roles_required
 from ecolife.errors import ErrorSchema
 from ecolife.idempotency import service as idempotency
 from ecolife.scans import schemas, service
@@ -24,7 +24,8 @@ REFUSALS = {
 
 @blp.route("/scans")
 class Scans(MethodView):
-    @roles_required("resident")
+    # The service locks the resident's row and checks the role there: one load, not two.
+    @roles_required("resident", load_user=False)
     @idempotency.idempotent
     @blp.arguments(schemas.ScanIn)
     @blp.response(201, schemas.ScanCreatedOut)
@@ -35,7 +36,7 @@ class Scans(MethodView):
     @blp.alt_response(429, schema=ErrorSchema, description=REFUSALS[429])
     def post(self, data):
         """Scan a shop's QR code (token or whole URL); credits the action's points once."""
-        return service.record_scan(current_user(), data, idempotency.current())
+        return service.record_scan(current_user_id(), data, idempotency.current())
 
 
 @blp.route("/me/scans")

@@ -13,7 +13,6 @@ from ecolife.actions.models import Action
 from ecolife.codes.service import current_token
 from ecolife.extensions import db
 from ecolife.scans.service import record_scan
-from ecolife.users.models import User
 
 BKK = ZoneInfo("Asia/Bangkok")
 
@@ -38,7 +37,7 @@ def unlimit_actions():
 
 def scan_at(user, code, at):
     """Scan ``code`` as ``user`` at ``at``: the scan service's response body (a dict)."""
-    return record_scan(user, {"token": current_token(code, at)}, now=at)
+    return record_scan(user.id, {"token": current_token(code, at)}, now=at)
 
 
 def scan_concurrently(app, jobs):
@@ -56,8 +55,7 @@ def scan_concurrently(app, jobs):
         with app.app_context():
             try:
                 barrier.wait(timeout=30)
-                user = db.session.get(User, user_id)
-                results[i] = record_scan(user, {"token": token}, now=at)
+                results[i] = record_scan(user_id, {"token": token}, now=at)
             except Exception as exc:  # reported by the caller's assert
                 errors.append(exc)
             finally:

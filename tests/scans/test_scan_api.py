@@ -6,14 +6,15 @@ from sqlalchemy import select
 
 from ecolife.actions.models import Action
 from ecolife.codes import tokens
-from ecolife.codes.service import current_token
+from ecolife.codes.service import code_url, current_token
 from ecolife.communities.models import Community
 from ecolife.extensions import db
+from ecolife.idempotency.models import IdempotencyKey
 from ecolife.points.models import LedgerEntry, PointLot
 from ecolife.scans.models import Scan
 from ecolife.shops.models import Shop
 from ecolife.users.models import User
-from tests.factories import assert_error, make_code, make_shop, make_user, make_village
+from tests.factories import assert_error, auth, make_code, make_shop, make_user, make_village
 from tests.scans.helpers import scan, written
 
 # Wat Phra That Hariphunchai, Lamphun, and points about 50 m and 2 km from it.
@@ -249,3 +250,33 @@ def test_a_failing_leaderboard_never_fails_the_scan(client, monkeypatch):
     resident = make_user()
     response = scan(client, resident, make_code(make_shop()))
     assert response.status_code == 201 and response.get_json()["balance"] == 5
+
+
+def test_a_non_resident_is_refused_before_the_body_is_read(client):
+    # The scan view checks only the token's role claim up front; the answer stays a 403.
+    response = scan(client, make_user("shop_owner"), latitude="not a number")
+    assert_error(response, 403, "forbidden")
+
+
+def test_the_locked_row_decides_the_role_not_the_token(client):
+    # A resident's token, for a user whose row is (now) a shop owner's: refused, nothing kept.
+    user = make_user()
+    code = make_code(make_shop())
+    headers = auth(user, **{"Idempotency-Key": "k-role"})
+    user.role = "shop_owner"
+    db.session.commit()
+    response = client.post("/api/v1/scans", json={"url": code_url(code)}, headers=headers)
+    assert_error(response, 403, "forbidden")
+    assert written() == (0, 0, 0)
+
+
+def test_a_token_of_a_user_who_is_gone_is_invalid(client):
+    user = make_user()
+    code = make_code(make_shop())
+    headers = auth(user, **{"Idempotency-Key": "k-gone"})
+    db.session.delete(user)
+    db.session.commit()
+    response = client.post("/api/v1/scans", json={"url": code_url(code)}, headers=headers)
+    assert_error(response, 401, "invalid_token")
+    assert written() == (0, 0, 0)
+    assert db.session.scalar(select(IdempotencyKey.id)) is None
