@@ -17,6 +17,7 @@ from ecolife.extensions import db, redis_store
 from ecolife.gamification.tree import load_tree
 from ecolife.leaderboards import boards
 from ecolife.points.models import LedgerEntry
+from ecolife.scans.models import Scan
 from ecolife.timeutil import local_tz, utcnow
 from ecolife.users.models import User
 
@@ -117,11 +118,15 @@ def rank_communities(period, kind, pagination_parameters, now=None):
 
 
 def _earn_credits():
-    """Every earn entry, oldest first, with its user's current community chain (streamed)."""
+    """Every earn entry, oldest first, with the community chain its scan credited (streamed).
+
+    The village is the one the resident belonged to when scanning (kept on the scan), so a
+    rebuild gives the boards the live credits gave, even after residents move.
+    """
     tree = load_tree()
     rows = db.session.execute(
-        select(LedgerEntry.user_id, LedgerEntry.delta, LedgerEntry.created_at, User.community_id)
-        .join(User, User.id == LedgerEntry.user_id)
+        select(LedgerEntry.user_id, LedgerEntry.delta, LedgerEntry.created_at, Scan.community_id)
+        .join(Scan, Scan.id == LedgerEntry.scan_id)
         .where(LedgerEntry.kind == "earn")
         .order_by(LedgerEntry.created_at, LedgerEntry.id)
         .execution_options(yield_per=REBUILD_BATCH)

@@ -31,6 +31,9 @@ class Scan(db.Model):
     points: Mapped[int]
     impact_unit: Mapped[str] = mapped_column(String(40))
     impact_amount: Mapped[int]
+    # The resident's village when they scanned: the boards credited it then, and a rebuild
+    # must credit the same one even after the resident moves.
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
     local_day: Mapped[date]
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]

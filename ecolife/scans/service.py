@@ -85,6 +85,7 @@ def record_scan(user_id, data, idem=None, now=None):
         # Copied: a later change to the rule never rewrites what this scan earned.
         "points": action.points, "impact_unit": action.impact_unit,
         "impact_amount": action.impact_amount, "local_day": today,
+        "community_id": community_ids[0] if community_ids else None,
         "latitude": latitude, "longitude": longitude, "created_at": now,
     }
     # Core INSERT ... RETURNING: an ORM flush of one object costs several times more. The Scan

@@ -146,6 +146,19 @@ def test_a_rebuild_gives_back_exactly_the_live_boards(app, client, code):
     assert snapshot() == live
 
 
+def test_a_rebuild_credits_the_village_of_the_scan_even_after_a_move(client, code):
+    first, second = make_village(), make_village()
+    resident = make_user(community_id=first.id)
+    scan_at(resident, code, BASE)
+    moved = client.patch("/api/v1/me", json={"community_id": second.id}, headers=auth(resident))
+    assert moved.status_code == 200
+    live = snapshot()
+    service.rebuild_boards()
+    assert snapshot() == live
+    assert ranking(board(client, resident, period="all", community_id=first.id)) == [
+        (1, resident.id, 5)]
+
+
 def test_scans_while_redis_is_down_are_restored_by_a_rebuild(client, code, monkeypatch):
     resident = make_user(community_id=make_village().id)
     scan_at(resident, code, BASE)
