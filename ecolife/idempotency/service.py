@@ -60,9 +60,14 @@ class IdemContext:
     key: str
     endpoint: str
     request_hash: str
+    # Set once the work took its user lock: refusals from then on depend on the state
+    # (cooldown, balance, stock) and are kept for replay; earlier ones depend only on the
+    # request (a forged token, a wrong role) and cost no write.
+    reached_lock: bool = False
 
     def recheck(self):
         """After the user's lock: raise Replay if another request stored this key."""
+        self.reached_lock = True
         row = _lookup(self.user_id, self.key)
         if row is not None:
             raise Replay(row)
@@ -141,10 +146,12 @@ def _remember_refusal(context, refusal):
     from ecolife.points.service import lock_user  # points moves call back into this module
 
     # 401: about the credentials, not this request (and its user may be gone).
-    if refusal.status >= 500 or refusal.status == 401 or isinstance(refusal, (InFlight, KeyReused)):
+    if not context.reached_lock or refusal.status >= 500 or refusal.status == 401:
         return
     try:
-        lock_user(context.user_id, context)  # the same lock as the work: no twin stores first
+        # The caller's row: the work's own lock when they move their own points; for an
+        # operator's adjustment the unique (user, key) constraint stands behind it.
+        lock_user(context.user_id, context)
     except Replay:  # a twin finished while we were refused: its answer stands
         db.session.rollback()
         return
@@ -174,6 +181,10 @@ def _replay(row, context):
     if row.request_hash != context.request_hash:
         raise KeyReused()
     response = Response(row.response_body, status=row.response_status, mimetype="application/json")
+    if row.response_status == 429:  # the refusal's wait, as its header said the first time
+        retry_after = json.loads(row.response_body).get("retry_after")
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
     response.headers["Idempotent-Replayed"] = "true"
     return response
 

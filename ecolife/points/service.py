@@ -55,7 +55,10 @@ def lock_user(user_id, idem=None):
 
 def _apply(user, delta, kind, source, now, user_values=None):
     user_values = user_values or {}
-    lifetime = delta > 0 and kind in LIFETIME_KINDS  # counted in the same statement: one trip
+    # Lifetime points (levels) count what was earned; an operator's negative adjustment is a
+    # correction of what was earned, so it lowers them too (never below zero). Counted in
+    # the same statement: one trip.
+    lifetime = kind in LIFETIME_KINDS and (delta > 0 or kind == "adjust")
     row = db.session.execute(
         statements.update_balance(lifetime, tuple(sorted(user_values))),
         {"user_id": user.id, "delta": delta, **user_values},

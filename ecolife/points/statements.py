@@ -5,7 +5,7 @@ cost several times what running them does (measured with bench/scan_profile.py).
 """
 import functools
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, case, insert, update
 from sqlalchemy.orm import make_transient_to_detached
 
 from ecolife.extensions import db
@@ -21,7 +21,8 @@ def update_balance(lifetime, other_columns):
     users, delta = User.__table__, bindparam("delta")
     values = {"balance": users.c.balance + delta}
     if lifetime:
-        values["lifetime_points"] = users.c.lifetime_points + delta
+        after = users.c.lifetime_points + delta
+        values["lifetime_points"] = case((after < 0, 0), else_=after)
     values.update({name: bindparam(name) for name in other_columns})
     # Conditional: never below zero, whatever a caller computed.
     return (update(users)

@@ -55,7 +55,19 @@ def test_an_operator_takes_points_soonest_expiring_first(client):
     assert response.status_code == 201
     assert response.get_json()["balance_after"] == 8
     assert remaining(resident) == [0, 8]
-    assert db.session.get(User, resident.id).lifetime_points == 20  # corrections keep the levels
+    # A correction of what was earned lowers the lifetime points (the level) too.
+    assert db.session.get(User, resident.id).lifetime_points == 8
+
+
+def test_a_correction_can_undo_a_level_but_lifetime_never_goes_below_zero(client):
+    operator, resident = make_user("operator"), make_user()
+    assert adjust(client, operator, resident.id, delta=5000, reason="typo").status_code == 201
+    assert adjust(client, operator, resident.id, delta=-4950, reason="meant 50").status_code == 201
+    me = client.get("/api/v1/me", headers=auth(resident)).get_json()
+    assert (me["balance"], me["lifetime_points"], me["level"]["number"]) == (50, 50, 1)
+    credit_at(resident, 10, RECENT)
+    assert adjust(client, operator, resident.id, delta=-60, reason="all").status_code == 201
+    assert db.session.get(User, resident.id).lifetime_points == 0
 
 
 def test_below_zero_is_refused_and_writes_nothing(client):

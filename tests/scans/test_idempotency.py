@@ -71,6 +71,7 @@ def test_a_refusal_is_the_first_response_and_is_replayed(client, clock):
     again = scan(client, resident, code, headers=keyed("later"))
     assert again.status_code == 429 and again.get_json() == first
     assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Retry-After"] == str(first["retry_after"])
     # The same key with another body is refused; a new key is a new attempt.
     other = client.post("/api/v1/scans", json={"token": "x" * 24}, headers=auth(resident, **{
         "Idempotency-Key": "later"}))
@@ -128,3 +129,13 @@ def test_a_retry_racing_the_first_attempts_commit_is_a_replay_not_a_cooldown(cli
     assert again.get_json() == first.get_json()
     assert again.headers["Idempotent-Replayed"] == "true"
     assert written(resident.id) == (1, 1, 1)
+
+
+def test_a_refusal_that_depends_only_on_the_request_writes_nothing(client):
+    """A forged token is refused before any lock: no key is stored for it."""
+    resident = make_user()
+    forged = client.post("/api/v1/scans", json={"token": "A" * 24},
+                         headers=auth(resident, **{"Idempotency-Key": "forged"}))
+    assert_error(forged, 404, "unknown_code")
+    assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+    assert written() == (0, 0, 0)
