@@ -14,6 +14,15 @@ from ecolife.extensions import db
 from ecolife.users.models import User
 
 BEARER = [{"bearerAuth": []}]
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _error_doc(description):
+    return {"description": description, "content": {"application/json": {"schema": _ERROR}}}
+
+
+UNAUTHORIZED = _error_doc("`unauthorized` (no bearer token) or `invalid_token`")
+FORBIDDEN = _error_doc("`forbidden`: the caller's role may not do this")
 
 
 def _token_claims():
@@ -83,7 +92,11 @@ def roles_required(*roles, load_user=True):
                 g.current_user_id = user_id
             return view(*args, **kwargs)
 
-        return Blueprint.doc(security=BEARER)(wrapper)
+        # Document 401 and 403 unless the view says more about them itself.
+        own = getattr(view, "_apidoc", {}).get("response", {}).get("responses", {})
+        responses = {str(status): doc for status, doc in ((401, UNAUTHORIZED), (403, FORBIDDEN))
+                     if (status == 401 or roles) and status not in own and str(status) not in own}
+        return Blueprint.doc(security=BEARER, responses=responses)(wrapper)
 
     return decorator
 
