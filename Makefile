@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test test-postgres fuzz fuzz-postgres bench-load bench-faults bench-scale migrate seed serve clean
+.PHONY: run test test-postgres fuzz fuzz-postgres bench-load bench-faults bench-scale bench-scans bench-leaderboard migrate seed serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,14 @@ bench-faults: $(STAMP)
 
 bench-scale: $(STAMP)
 	$(BIN)/python -m bench.scale
+
+# Scans alone against the bare endpoint (issue 4's figures), and leaderboard reads at 1M residents.
+bench-scans: $(STAMP)
+	$(BIN)/python -m bench.scan_load
+
+bench-leaderboard: $(STAMP)
+	$(BIN)/python -m bench.leaderboard_read
+	$(BIN)/python -m bench.leaderboard_api
 
 clean:
 	rm -rf $(VENV) instance
