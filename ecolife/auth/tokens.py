@@ -4,7 +4,6 @@ An access token is a JWT with ``typ: access``; a refresh token is 256 random bit
 only its SHA-256 hash in the database can match. Neither can stand in for the other.
 """
 import hashlib
-import hmac
 import secrets
 from datetime import timedelta
 
@@ -12,6 +11,7 @@ import jwt
 from flask import current_app
 
 from ecolife.errors import InvalidToken
+from ecolife.keyring import keyring
 from ecolife.timeutil import utcnow
 
 ALGORITHM = "HS256"
@@ -20,12 +20,7 @@ REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "typ"]
 
 def signing_keys():
     """{kid: key}; the first signs. Derived from SECRET_KEY unless JWT_KEYS is set."""
-    keys = current_app.config.get("JWT_KEYS")
-    if keys:
-        return {kid: secret.encode() for kid, secret in keys.items()}
-    secret = current_app.config["SECRET_KEY"].encode()
-    # A key of its own for JWTs, so no other use of SECRET_KEY can mint a token.
-    return {"k0": hmac.new(secret, b"ecolife-jwt-v1", hashlib.sha256).digest()}
+    return keyring("JWT_KEYS", b"ecolife-jwt-v1", "k0")
 
 
 def issue_access_token(user):
