@@ -25,6 +25,12 @@ REVOKED = ("`code_revoked` (revoked for good), `code_key_retired` (its signing k
            "longer configured)")
 
 
+def _qr_image(shop_id, code_id, render, mimetype):
+    """The caller's code rendered by ``render`` (PNG or SVG), with its caching headers."""
+    code, window = service.show_code(current_user(), shop_id, code_id)
+    return Response(render(window["url"]), mimetype=mimetype, headers=_image_headers(code))
+
+
 def _image_headers(code):
     return NO_STORE if code.mode == "rotating" else {"Cache-Control": "private, max-age=300"}
 
@@ -91,9 +97,7 @@ class CodePng(MethodView):
     @blp.alt_response(410, schema=ErrorSchema, description=REVOKED)
     def get(self, shop_id, code_id):
         """The code as a PNG (600+ px) that decodes to its url; rotating: Cache-Control no-store."""
-        code, window = service.show_code(current_user(), shop_id, code_id)
-        return Response(images.qr_png(window["url"]), mimetype="image/png",
-                        headers=_image_headers(code))
+        return _qr_image(shop_id, code_id, images.qr_png, "image/png")
 
 
 @blp.route(CODE + "/qr.svg")
@@ -104,9 +108,7 @@ class CodeSvg(MethodView):
     @blp.alt_response(410, schema=ErrorSchema, description=REVOKED)
     def get(self, shop_id, code_id):
         """The code as an SVG for print (2 mm a module) that decodes to its url."""
-        code, window = service.show_code(current_user(), shop_id, code_id)
-        return Response(images.qr_svg(window["url"]), mimetype="image/svg+xml",
-                        headers=_image_headers(code))
+        return _qr_image(shop_id, code_id, images.qr_svg, "image/svg+xml")
 
 
 @blp.route(CODE + "/poster")
