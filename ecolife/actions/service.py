@@ -3,7 +3,7 @@ rewrites what was already credited."""
 from sqlalchemy import select
 
 from ecolife.actions.models import Action
-from ecolife.audit.service import apply_changes, record as audit
+from ecolife.audit.service import add_created, apply_changes
 from ecolife.errors import Conflict, NotFound
 from ecolife.extensions import db
 
@@ -40,9 +40,7 @@ def create_action(operator, data):
     if find_action(data["slug"]) is not None:
         raise ActionExists()
     action = Action(**data)
-    db.session.add(action)
-    db.session.flush()
-    audit(operator, "action.create", action, data)
+    add_created(operator, "action.create", action, data)
     db.session.commit()
     return action
 

@@ -19,6 +19,14 @@ def apply_changes(actor, action, target, changes):
     return changed
 
 
+def add_created(actor, action, target, details):
+    """Add a new ``target`` to the session and audit its creation (the flush gives its id)."""
+    db.session.add(target)
+    db.session.flush()
+    record(actor, action, target, details)
+    return target
+
+
 def record(actor, action, target, details=None):
     """Add an audit entry to the caller's transaction (it commits with the change)."""
     db.session.add(

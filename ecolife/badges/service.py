@@ -6,7 +6,7 @@ from flask import current_app
 from sqlalchemy import bindparam, case, distinct, event, exists, func, insert, select
 from sqlalchemy.orm import Session, joinedload, object_session
 
-from ecolife.audit.service import apply_changes, record as audit
+from ecolife.audit.service import add_created, apply_changes
 from ecolife.badges import criteria as criteria_rules
 from ecolife.badges.models import Badge, UserBadge
 from ecolife.errors import Conflict, NotFound
@@ -56,9 +56,7 @@ def create_badge(operator, data):
     if db.session.scalar(select(Badge.id).where(Badge.slug == data["slug"])) is not None:
         raise BadgeExists()
     badge = Badge(**data)
-    db.session.add(badge)
-    db.session.flush()
-    audit(operator, "badge.create", badge, data)
+    add_created(operator, "badge.create", badge, data)
     db.session.commit()
     return badge
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from ecolife.actions.models import Action
 from ecolife.actions.service import find_action
-from ecolife.audit.service import record as audit
+from ecolife.audit.service import add_created, record as audit
 from ecolife.codes import tokens
 from ecolife.codes.keys import qr_keys, signing_kid
 from ecolife.codes.models import QrCode
@@ -113,9 +113,8 @@ def create_code(user, shop_id, data):
         code.kid = signing_kid()
     else:
         code.secret = tokens.new_code_secret()
-    db.session.add(code)
-    db.session.flush()
-    audit(user, "code.create", code, {"shop_id": shop.id, "action": action.slug, "mode": code.mode})
+    add_created(user, "code.create", code,
+                {"shop_id": shop.id, "action": action.slug, "mode": code.mode})
     db.session.commit()
     return describe_code(code)
 

@@ -1,7 +1,7 @@
 """The community hierarchy: province > district > tambon > village."""
 from sqlalchemy import select
 
-from ecolife.audit.service import apply_changes, record as audit
+from ecolife.audit.service import add_created, apply_changes
 from ecolife.communities.models import KINDS, Community
 from ecolife.errors import Invalid, NotFound
 from ecolife.extensions import db
@@ -27,18 +27,6 @@ def list_query(kind=None, parent_id=None):
     return query
 
 
-def ancestors(community_id):
-    """The community and every community above it, nearest first: [village, ..., province]."""
-    chain = []
-    while community_id is not None and len(chain) < len(KINDS):
-        community = db.session.get(Community, community_id)
-        if community is None:
-            break
-        chain.append(community)
-        community_id = community.parent_id
-    return chain
-
-
 def _check_parent(kind, parent_id):
     """A village sits under a tambon, a tambon under a district, a district under a province."""
     level = KINDS.index(kind)
@@ -57,9 +45,7 @@ def create_community(operator, data):
     """An operator adds a community under its parent."""
     _check_parent(data["kind"], data.get("parent_id"))
     community = Community(**data)
-    db.session.add(community)
-    db.session.flush()
-    audit(operator, "community.create", community, data)
+    add_created(operator, "community.create", community, data)
     db.session.commit()
     return community
 

@@ -1,7 +1,7 @@
 """The rewards catalogue: what operators offer and what residents can redeem now."""
 from sqlalchemy import and_, func, or_, select
 
-from ecolife.audit.service import apply_changes, record as audit
+from ecolife.audit.service import add_created, apply_changes, record as audit
 from ecolife.errors import Conflict, Forbidden, Invalid, NotFound
 from ecolife.extensions import db
 from ecolife.rewards.models import Redemption, Reward
@@ -67,9 +67,7 @@ def create_reward(operator, data):
     _check_shop(data.get("shop_id"))
     data = {**data, "name": data["name"].strip()}
     reward = Reward(**data, stock_left=data["stock"])
-    db.session.add(reward)
-    db.session.flush()
-    audit(operator, "reward.create", reward, data)
+    add_created(operator, "reward.create", reward, data)
     db.session.commit()
     return reward
 
