@@ -31,9 +31,8 @@ limiter = Limiter(key_func=get_remote_address)
 class RedisStore:
     """The app's Redis client and its key namespace.
 
-    Redis only ever holds derived, rebuildable data (fast-path cooldowns, leaderboards,
-    in-flight markers); the database is the source of truth, so callers treat a Redis
-    failure as a cache miss. The client lives on the app, so two apps never share one.
+    Redis only ever holds derived, rebuildable data (leaderboards, in-flight markers); the
+    database is the source of truth, so callers treat a Redis failure as a cache miss. The client lives on the app, so two apps never share one.
     """
 
     def init_app(self, app):

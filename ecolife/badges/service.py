@@ -159,25 +159,29 @@ def _drop_written_mark(session):
 
 
 def _build(badges):
-    """The one statement of award_due_badges: an "owned" flag per badge, then the counters."""
-    user_id = bindparam("user_id")
+    """The one statement of award_due_badges: an "owned" flag per badge, then the counters.
+
+    Built on the tables, not the mapped classes: a Core statement skips the ORM's
+    per-execution work, and every scan runs it.
+    """
+    user_id, owned_badges, scans = bindparam("user_id"), UserBadge.__table__.c, Scan.__table__.c
     owned = [
-        exists().where(UserBadge.user_id == user_id, UserBadge.badge_id == badge.id)
+        exists().where(owned_badges.user_id == user_id, owned_badges.badge_id == badge.id)
         for badge in badges
     ]
     needed = {criteria_rules.counter_of(b.criteria) for b in badges} - {None, "streak_days"}
     counters, columns = [], []
     if "scan_count" in needed:
         counters.append("scan_count")
-        columns.append(func.count(Scan.id))
+        columns.append(func.count(scans.id))
     if "distinct_shops" in needed:
         counters.append("distinct_shops")
-        columns.append(func.count(distinct(Scan.shop_id)))
+        columns.append(func.count(distinct(scans.shop_id)))
     for unit in sorted(c[1] for c in needed if isinstance(c, tuple)):
         counters.append(("impact", unit))
-        columns.append(func.sum(case((Scan.impact_unit == unit, Scan.impact_amount), else_=0)))
+        columns.append(func.sum(case((scans.impact_unit == unit, scans.impact_amount), else_=0)))
     if columns:
-        counted = select(*columns).where(Scan.user_id == user_id).subquery()
+        counted = select(*columns).where(scans.user_id == user_id).subquery()
         query = select(*owned, *counted.c)
     else:
         query = select(*owned)

@@ -23,18 +23,20 @@ def add_scan_impact(community_id, unit, amount):
 @functools.cache
 def _upsert(dialect, no_community):
     # Built once per dialect and target: constructing an upsert costs more than running it.
-    insert = INSERTS[dialect](ImpactTotal.__table__).values(
+    # On the table, not the mapped class: a Core statement skips the ORM's per-execution work.
+    totals = ImpactTotal.__table__
+    insert = INSERTS[dialect](totals).values(
         community_id=bindparam("community_id"), impact_unit=bindparam("unit"),
         amount=bindparam("amount"),
     )
     if no_community:
-        target = {"index_elements": [ImpactTotal.impact_unit],
-                  "index_where": ImpactTotal.community_id.is_(None)}
+        target = {"index_elements": [totals.c.impact_unit],
+                  "index_where": totals.c.community_id.is_(None)}
     else:
-        target = {"index_elements": [ImpactTotal.community_id, ImpactTotal.impact_unit]}
+        target = {"index_elements": [totals.c.community_id, totals.c.impact_unit]}
     # An upsert: the first scan of a unit in a village races no one into a duplicate row.
     return insert.on_conflict_do_update(
-        **target, set_={"amount": ImpactTotal.amount + insert.excluded.amount}
+        **target, set_={"amount": totals.c.amount + insert.excluded.amount}
     )
 
 

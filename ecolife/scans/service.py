@@ -1,15 +1,17 @@
 """Recording a scan: the refusals, the fraud controls and the credit, in one transaction.
 
-The cooldown and the daily limit are checked after the user's row is locked
-(``points.service.lock_user``), so one user's scans run one at a time and each sees every
-scan committed before it: 50 simultaneous scans of one code credit once, and a burst
-across codes stops at the limit. Redis only answers repeat cooldowns early; without it
-the same rules hold.
+The cooldown and the daily limit are checked after the user's row is locked (the lock
+``points.service.lock_user`` takes, here in the statement that reads the code), so one
+user's scans run one at a time and each sees every scan committed before it: 50 simultaneous scans of one code credit once, and a burst
+across codes stops at the limit. Redis only receives the credit for the leaderboards, after
+the commit: the rules never ask it.
 """
 import functools
 import logging
 import math
+from collections import namedtuple
 from datetime import datetime, time, timedelta
+from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import bindparam, func, insert, select
@@ -23,11 +25,11 @@ from ecolife.codes.models import QrCode
 from ecolife.codes.service import UnknownCode, check_code, parse_token
 from ecolife.communities.models import KINDS, Community
 from ecolife.errors import Forbidden, TooMany
-from ecolife.extensions import db, redis_store
+from ecolife.extensions import db
 from ecolife.gamification import service as gamification
 from ecolife.leaderboards import service as leaderboards
 from ecolife.pagination import paginate
-from ecolife.points.service import credit, lock_user
+from ecolife.points.service import credit
 from ecolife.scans.models import Scan
 from ecolife.scans.schemas import ScanCreatedOut
 from ecolife.shops.models import Shop
@@ -61,12 +63,14 @@ class DailyLimit(TooMany):
 def record_scan(user_id, data, idem=None, now=None):
     """Credit the resident ``user_id`` for scanning a code; returns what ScanCreatedOut shows.
 
-    The user is loaded once, locked: the view only checked the token
-    (``roles_required(..., load_user=False)``), so the role is decided here, on the locked row.
+    The view only checked the token (``roles_required(..., load_user=False)``): the user is
+    loaded here once, locked, with the code, its shop and rule and the user's communities in
+    the same statement, and the role is decided on that row.
     """
     now = now or timeutil.utcnow()
     parsed = parse_token(_token_of(data))
-    code, shop, action, community_ids = _scan_context(parsed.code_id, user_id)
+    user, code, shop, action, community_ids = _lock_with_context(user_id, parsed.code_id)
+    authorize_locked(user, "resident")
     check_code(parsed, code, now)
     if shop.status != "approved":
         raise ShopNotActive()
@@ -75,9 +79,10 @@ def record_scan(user_id, data, idem=None, now=None):
         raise TooFar()
     if not action.active:
         raise ActionNotActive()
-    _check_cached_cooldown(user_id, code.id, action, now, idem)
-
-    user = authorize_locked(lock_user(user_id, idem), "resident")
+    if idem is not None:
+        # Locked, and the request itself is valid: from here a refusal depends on the state
+        # and is kept for replay, and a stored answer for this key is one.
+        idem.recheck()
     today = timeutil.local_day(now)
     _check_limits(user.id, code.id, action, today, now)
     values = {
@@ -88,10 +93,10 @@ def record_scan(user_id, data, idem=None, now=None):
         "community_id": community_ids[0] if community_ids else None,
         "latitude": latitude, "longitude": longitude, "created_at": now,
     }
-    # Core INSERT ... RETURNING: an ORM flush of one object costs several times more. The Scan
-    # built from it only carries the values; it is never added to the session.
+    # Core INSERT ... RETURNING: an ORM flush of one object costs several times more. The
+    # scan is never loaded back: what the response and the badges need is at hand.
     scan_id = db.session.execute(_insert_scan(), values).scalar_one()
-    scan = Scan(id=scan_id, shop=shop, action=action, **values)
+    scan = SimpleNamespace(id=scan_id, shop=shop, action=action, **values)
     credit(user, scan.points, "earn", now=now, scan_id=scan.id, shop_id=shop.id, code_id=code.id,
            user_values=gamification.streak_after(user, today))
     new_badges = gamification.on_credit(user, scan, now)
@@ -105,7 +110,7 @@ def record_scan(user_id, data, idem=None, now=None):
         # The replay must be exactly this response, so store its serialised form.
         idem.store(201, ScanCreatedOut().dump(result))
     # Read before the commit expires them: after it, each would cost a query.
-    after = (user.id, community_ids, code.id, action.cooldown_minutes * 60, scan.points)
+    after = (user.id, community_ids, scan.points)
     db.session.commit()
     _after_commit(*after, now)
     return result
@@ -158,35 +163,57 @@ def _outside_geofence(shop, latitude, longitude):
     return distance_m((latitude, longitude), (shop.latitude, shop.longitude)) > shop.geofence_m
 
 
-def _scan_context(code_id, user_id):
-    """The code with its shop and rule, and the ids of the user's village and the communities
-    above it (the boards the credit goes to), in one round trip: (code, shop, action,
-    [village, ...]); (None, None, None, []) for an unknown code."""
+# What a scan reads of the code, its shop and its rule: plain rows, not mapped objects
+# (loading three more of those per scan cost more than the query).
+_CODE = (QrCode, "id", "mode", "secret", "revoked_at")
+_SHOP = (Shop, "id", "name", "status", "latitude", "longitude", "geofence_m")
+_ACTION = (Action, "id", "slug", "active", "points", "impact_unit", "impact_amount",
+           "cooldown_minutes", "daily_limit")
+_PARTS = tuple(namedtuple(model.__name__ + "Row", names) for model, *names in (_CODE, _SHOP, _ACTION))
+
+
+def _lock_with_context(user_id, code_id):
+    """Lock the user's row (``points.service.lock_user``'s lock) and read, in the same round
+    trip, the code with its shop and rule and the ids of the user's village and the
+    communities above it (the boards the credit goes to).
+
+    Returns (user, code, shop, action, [village, ...]); user None for a user that is gone,
+    code, shop and action None for an unknown code.
+    """
     row = db.session.execute(
         _context_query(), {"code_id": code_id, "user_id": user_id}
     ).one_or_none()
     if row is None:
-        return None, None, None, []
-    return row[0], row[1], row[2], [cid for cid in row[3:] if cid is not None]
+        return None, None, None, None, []
+    parts, at = [], 1
+    for part in _PARTS:
+        values = row[at:at + len(part._fields)]
+        parts.append(None if values[0] is None else part._make(values))
+        at += len(part._fields)
+    return row[0], *parts, [cid for cid in row[at:] if cid is not None]
 
 
 @functools.cache
 def _context_query():
     # Built once: aliasing a mapped class is costly, and the statement never changes.
-    # The community chain is outer-joined from the user's village (read without a lock, as
-    # authentication used to): a user without one (or a chain shorter than KINDS) gets NULLs.
+    # Outer joins from the user: an unknown code gives NULLs, so does a user without a
+    # village (or with a chain shorter than KINDS). Only the user's row is locked.
     levels = [aliased(Community) for _ in KINDS]
-    village_id = select(User.community_id).where(User.id == bindparam("user_id"))
+    columns = [getattr(model, name) for model, *names in (_CODE, _SHOP, _ACTION) for name in names]
     query = (
-        select(QrCode, Shop, Action, *(level.id for level in levels))
-        .select_from(QrCode)
-        .join(Shop, Shop.id == QrCode.shop_id)
-        .join(Action, Action.id == QrCode.action_id)
-        .outerjoin(levels[0], levels[0].id == village_id.scalar_subquery())
+        select(User, *columns, *(level.id for level in levels))
+        .select_from(User)
+        .outerjoin(QrCode, QrCode.id == bindparam("code_id"))
+        .outerjoin(Shop, Shop.id == QrCode.shop_id)
+        .outerjoin(Action, Action.id == QrCode.action_id)
+        .outerjoin(levels[0], levels[0].id == User.community_id)
     )
     for child, parent in zip(levels, levels[1:]):
         query = query.outerjoin(parent, parent.id == child.parent_id)
-    return query.where(QrCode.id == bindparam("code_id"))
+    return (query.where(User.id == bindparam("user_id"))
+            .with_for_update(of=User)
+            # A user object already in the session must show the locked row's values.
+            .execution_options(populate_existing=True))
 
 
 def _check_limits(user_id, code_id, action, today, now):
@@ -211,18 +238,20 @@ def _check_limits(user_id, code_id, action, today, now):
 @functools.cache
 def _limits_query():
     # The user's last scan of this code within the cooldown (ix_scans_user_code_created),
-    # and their scans of this action today (ix_scans_user_action_day).
+    # and their scans of this action today (ix_scans_user_action_day). On the table, not the
+    # mapped class: a Core statement skips the ORM's per-execution work.
+    scans = Scan.__table__.c
     last_at = (
-        select(func.max(Scan.created_at))
-        .where(Scan.user_id == bindparam("user_id"), Scan.code_id == bindparam("code_id"),
-               Scan.created_at > bindparam("since", type_=Scan.created_at.type))
+        select(func.max(scans.created_at))
+        .where(scans.user_id == bindparam("user_id"), scans.code_id == bindparam("code_id"),
+               scans.created_at > bindparam("since", type_=scans.created_at.type))
         .scalar_subquery()
     )
     today_count = (
         select(func.count())
-        .select_from(Scan)
-        .where(Scan.user_id == bindparam("user_id"), Scan.action_id == bindparam("action_id"),
-               Scan.local_day == bindparam("day", type_=Scan.local_day.type))
+        .select_from(Scan.__table__)
+        .where(scans.user_id == bindparam("user_id"), scans.action_id == bindparam("action_id"),
+               scans.local_day == bindparam("day", type_=scans.local_day.type))
         .scalar_subquery()
     )
     return select(last_at, today_count)
@@ -234,39 +263,8 @@ def _until_local_midnight(now):
     return (datetime.combine(tomorrow, time(0), tzinfo=tz) - now).total_seconds()
 
 
-def _cooldown_key(user_id, code_id):
-    return redis_store.key("cooldown", user_id, code_id)
-
-
-def _check_cached_cooldown(user_id, code_id, action, now, idem):
-    """Fast path: refuse a repeat from Redis before any lock. A miss or an error proves nothing."""
-    if not action.cooldown_minutes:
-        return
-    try:
-        last = redis_store.client.get(_cooldown_key(user_id, code_id))
-    except Exception:  # Redis down: the database check below decides
-        return
-    # The key holds the last scan's time, so the rule as it is now and an injected clock
-    # give the same answer as the database check would.
-    if last is not None:
-        wait = float(last) + action.cooldown_minutes * 60 - now.timestamp()
-        if wait > 0:
-            if idem is not None:
-                # The scan that set this key may be this very request's first attempt,
-                # committed a moment ago: that is a replay, not a cooldown.
-                idem.recheck()
-            raise Cooldown(retry_after=math.ceil(wait))
-
-
-def _after_commit(user_id, community_ids, code_id, cooldown_seconds, points, now):
-    """Redis after the commit: derived data only, so a failure is logged, never raised."""
-    try:
-        if cooldown_seconds:
-            redis_store.client.set(
-                _cooldown_key(user_id, code_id), repr(now.timestamp()), ex=cooldown_seconds
-            )
-    except Exception:
-        log.warning("redis unavailable: cooldown fast path not set", exc_info=True)
+def _after_commit(user_id, community_ids, points, now):
+    """The leaderboards, after the commit: derived data, so a failure is logged, not raised."""
     try:
         leaderboards.publish_credit(user_id, points, now, community_ids)
     except Exception:

@@ -111,7 +111,7 @@ def test_a_fault_before_the_commit_writes_nothing_not_even_the_key(client, monke
 
 def test_a_retry_racing_the_first_attempts_commit_is_a_replay_not_a_cooldown(client, monkeypatch):
     """The retry's first look at the key came just before the first attempt committed, so it
-    runs on and meets the cooldown the first attempt left in Redis: it must replay."""
+    runs on towards the cooldown the first attempt started: it must replay."""
     from ecolife.idempotency import service as idempotency
 
     resident = make_user()
