@@ -53,12 +53,18 @@ def decode_access_claims(token: str) -> tuple[int, str | None]:
     uses it to refuse early, and the user's row decides.
     """
     config = current_app.config
+    keys = signing_keys()
     try:
-        header = jwt.get_unverified_header(token)
-        key = signing_keys().get(header.get("kid"))
-        if key is None or header.get("alg") != ALGORITHM:
-            raise InvalidToken()
-        claims = jwt.decode(
+        if len(keys) == 1:
+            # One key (no rotation under way): verify with it at once and check the kid
+            # after, so the token is parsed once, not twice.
+            [(kid, key)] = keys.items()
+        else:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = keys.get(kid)
+            if key is None:
+                raise InvalidToken()
+        decoded = jwt.decode_complete(
             token,
             key,
             algorithms=[ALGORITHM],
@@ -66,7 +72,8 @@ def decode_access_claims(token: str) -> tuple[int, str | None]:
             issuer=config["JWT_ISSUER"],
             options={"require": REQUIRED_CLAIMS},
         )
-        if claims["typ"] != "access":
+        claims = decoded["payload"]
+        if decoded["header"].get("kid") != kid or claims["typ"] != "access":
             raise InvalidToken()
         role = claims.get("role")
         return int(claims["sub"]), role if isinstance(role, str) else None

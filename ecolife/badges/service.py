@@ -1,4 +1,5 @@
 """The badge catalogue, operators' changes to it, and awarding badges as scans earn them."""
+import functools
 import time
 from typing import NamedTuple
 
@@ -10,7 +11,7 @@ from ecolife.audit.service import add_created, apply_changes
 from ecolife.badges import criteria as criteria_rules
 from ecolife.badges.models import Badge, UserBadge
 from ecolife.errors import Conflict, NotFound
-from ecolife.extensions import db
+from ecolife.extensions import db, execute_core
 from ecolife.scans.models import Scan
 
 
@@ -84,18 +85,23 @@ def award_due_badges(user, scan, now):
     if not catalogue.badges:
         return []
     # The scan being credited is inserted already, so it counts.
-    row = db.session.execute(catalogue.query, {"user_id": user.id}).one()
+    row = execute_core(catalogue.query, {"user_id": user.id}).one()
     owned, counters = row[:len(catalogue.badges)], {"streak_days": user.streak_current}
     for counter, value in zip(catalogue.counters, row[len(catalogue.badges):]):
         counters[counter] = int(value or 0)
     earned = [badge for badge, has in zip(catalogue.badges, owned)
               if not has and criteria_rules.is_met(badge.criteria, counters)]
     if earned:
-        db.session.execute(insert(UserBadge.__table__), [
+        execute_core(_insert_awards(), [
             {"user_id": user.id, "badge_id": b.id, "scan_id": scan.id, "awarded_at": now}
             for b in earned
         ])
     return [{"slug": b.slug, "name": b.name} for b in earned]
+
+
+@functools.cache
+def _insert_awards():
+    return insert(UserBadge.__table__)
 
 
 class _Catalogue(NamedTuple):

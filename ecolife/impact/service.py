@@ -4,7 +4,7 @@ import functools
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ecolife.extensions import db
+from ecolife.extensions import db, execute_core
 from ecolife.impact.models import ImpactTotal
 from ecolife.scans.models import Scan
 from ecolife.shops.service import get_shop
@@ -17,7 +17,7 @@ def add_scan_impact(community_id, unit, amount):
     if amount <= 0:
         return
     statement = _upsert(db.session.get_bind().dialect.name, community_id is None)
-    db.session.execute(statement, {"community_id": community_id, "unit": unit, "amount": amount})
+    execute_core(statement, {"community_id": community_id, "unit": unit, "amount": amount})
 
 
 @functools.cache

@@ -9,12 +9,12 @@ with its original expiry.
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ecolife.audit.service import record as audit
 from ecolife.errors import Conflict, Forbidden, NotFound
-from ecolife.extensions import db
+from ecolife.extensions import db, execute_core
 from ecolife.points import statements
 from ecolife.points.models import LedgerEntry, LotDebit, PointLot
 from ecolife.points.schemas import LedgerEntryOut
@@ -59,7 +59,7 @@ def _apply(user, delta, kind, source, now, user_values=None):
     # correction of what was earned, so it lowers them too (never below zero). Counted in
     # the same statement: one trip.
     lifetime = kind in LIFETIME_KINDS and (delta > 0 or kind == "adjust")
-    row = db.session.execute(
+    row = execute_core(
         statements.update_balance(lifetime, tuple(sorted(user_values))),
         {"user_id": user.id, "delta": delta, **user_values},
     ).one_or_none()
@@ -75,7 +75,7 @@ def _apply(user, delta, kind, source, now, user_values=None):
         "created_at": now,
     }
     # A Core INSERT ... RETURNING id: an ORM flush of one new object costs several times more.
-    entry["id"] = db.session.execute(statements.insert_entry(), entry).scalar_one()
+    entry["id"] = execute_core(statements.insert_entry(), entry).scalar_one()
     return statements.persistent(LedgerEntry(**entry))
 
 
@@ -91,7 +91,7 @@ def credit(user, amount, kind, *, now=None, expires_at=None, user_values=None, *
     entry = _apply(user, amount, kind, source, now, user_values)
     if expires_at is None:
         expires_at = now + timedelta(days=current_app.config["POINTS_EXPIRE_DAYS"])
-    db.session.execute(insert(PointLot.__table__), {
+    execute_core(statements.insert_lot(), {
         "user_id": user.id, "entry_id": entry.id, "amount": amount, "remaining": amount,
         "expires_at": expires_at, "created_at": now,
     })

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, case, insert, update
 from sqlalchemy.orm import make_transient_to_detached
 
 from ecolife.extensions import db
-from ecolife.points.models import LedgerEntry
+from ecolife.points.models import LedgerEntry, PointLot
 from ecolife.users.models import User
 
 
@@ -34,6 +34,11 @@ def update_balance(lifetime, other_columns):
 @functools.cache
 def insert_entry():
     return insert(LedgerEntry.__table__).returning(LedgerEntry.__table__.c.id)
+
+
+@functools.cache
+def insert_lot():
+    return insert(PointLot.__table__)
 
 
 def persistent(obj):

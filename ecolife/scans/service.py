@@ -25,7 +25,7 @@ from ecolife.codes.models import QrCode
 from ecolife.codes.service import UnknownCode, check_code, parse_token
 from ecolife.communities.models import KINDS, Community
 from ecolife.errors import Forbidden, TooMany
-from ecolife.extensions import db
+from ecolife.extensions import db, execute_core
 from ecolife.gamification import service as gamification
 from ecolife.leaderboards import service as leaderboards
 from ecolife.pagination import paginate
@@ -95,7 +95,7 @@ def record_scan(user_id, data, idem=None, now=None):
     }
     # Core INSERT ... RETURNING: an ORM flush of one object costs several times more. The
     # scan is never loaded back: what the response and the badges need is at hand.
-    scan_id = db.session.execute(_insert_scan(), values).scalar_one()
+    scan_id = execute_core(_insert_scan(), values).scalar_one()
     scan = SimpleNamespace(id=scan_id, shop=shop, action=action, **values)
     credit(user, scan.points, "earn", now=now, scan_id=scan.id, shop_id=shop.id, code_id=code.id,
            user_values=gamification.streak_after(user, today))
@@ -225,7 +225,7 @@ def _check_limits(user_id, code_id, action, today, now):
     cooldown = timedelta(minutes=action.cooldown_minutes)
     if not cooldown and action.daily_limit is None:
         return
-    last_at, today_count = db.session.execute(_limits_query(), {
+    last_at, today_count = execute_core(_limits_query(), {
         "user_id": user_id, "code_id": code_id, "action_id": action.id, "day": today,
         "since": now - cooldown,  # no cooldown: since = now, and nothing is later
     }).one()

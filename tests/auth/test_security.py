@@ -60,6 +60,22 @@ def test_bad_access_tokens_are_401(client, mutate):
     assert_error(get_me(client, mutate(user)), 401, "invalid_token")
 
 
+def test_rotating_jwt_keys_keeps_both_kids_valid_and_only_them(app, client, monkeypatch):
+    """With JWT_KEYS the first key signs and every listed key verifies, by its own kid."""
+    user = make_user()
+    old = sign(claims_for(user))  # the derived key, k0
+    new_secret, old_secret = "n" * 43, "o" * 43
+    monkeypatch.setitem(app.config, "JWT_KEYS", {"k2": new_secret, "k1": old_secret})
+    issued = token(user)
+    assert jwt.get_unverified_header(issued)["kid"] == "k2"
+    assert get_me(client, issued).status_code == 200
+    assert get_me(client, sign(claims_for(user), old_secret.encode(), kid="k1")).status_code == 200
+    for bearer in (old,  # k0 is no longer listed
+                   sign(claims_for(user), old_secret.encode(), kid="k2"),  # key of another kid
+                   sign(claims_for(user), new_secret.encode(), kid="k9")):
+        assert_error(get_me(client, bearer), 401, "invalid_token")
+
+
 def test_token_of_deleted_user_is_401(client):
     user = make_user()
     bearer = sign(claims_for(user, sub="999999"))
