@@ -84,7 +84,7 @@ def main():
         print(f"statements_per_scan={len(statements)}")
         if args.show_sql:
             for statement in statements:
-                print("  " + " ".join(statement.split())[:160])
+                print("  " + " ".join(statement.split()))
         with app.app_context():  # the test client's one connection: its backend's CPU
             backend = db.session.scalar(text("SELECT pg_backend_pid()"))
             db.session.commit()
