@@ -1,6 +1,7 @@
 """Statements, time and a cProfile of POST /scans in-process (Flask test client, no gunicorn).
 
 Usage: .venv/bin/python bench/scan_profile.py [--scans 2000] [--profile out.prof] [--show-sql]
+                                              [--idempotency]
 
 Same seed and request pattern as scan_load.py, against a scratch PostgreSQL database beside
 --pg-url and Redis keys under a prefix of their own (both removed at the end). Prints the
@@ -29,6 +30,8 @@ def main():
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--profile", help="write a cProfile of the measured scans here")
     parser.add_argument("--show-sql", action="store_true", help="print one scan's statements")
+    parser.add_argument("--idempotency", action="store_true",
+                        help="send an Idempotency-Key with every scan, as bench/load.py does")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
@@ -73,8 +76,11 @@ def main():
             user, nth = i % len(tokens), i // len(tokens)
             body = json.dumps({"url": urls[(user * 7919 + nth * 6) % len(urls)],
                                "latitude": 18.5701, "longitude": 99.0002})
-            response = client.post("/api/v1/scans", data=body, headers={
-                "Authorization": f"Bearer {tokens[user]}", "Content-Type": "application/json"})
+            headers = {"Authorization": f"Bearer {tokens[user]}",
+                       "Content-Type": "application/json"}
+            if args.idempotency:
+                headers["Idempotency-Key"] = f"profile-{run}-{i}"
+            response = client.post("/api/v1/scans", data=body, headers=headers)
             assert response.status_code == 201, response.get_data(as_text=True)
 
         for i in range(200):  # warm-up: caches, prepared statements, pool

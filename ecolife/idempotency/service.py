@@ -7,6 +7,7 @@ work starts. The stored response is written in the same transaction as the point
 moves a user's points takes that lock first, so two requests with one key can never
 both do the work, with or without Redis.
 """
+import functools
 import hashlib
 import json
 import logging
@@ -15,13 +16,14 @@ from functools import wraps
 
 from flask import Response, g, request
 from flask_smorest import Blueprint
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ecolife.auth.decorators import current_user_id
 from ecolife.errors import Conflict, DomainError, error_body
-from ecolife.extensions import db, redis_store
+from ecolife.extensions import db, execute_core, redis_store
 from ecolife.idempotency.models import IdempotencyKey
+from ecolife.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 HEADER = "Idempotency-Key"
@@ -64,6 +66,7 @@ class IdemContext:
     # (cooldown, balance, stock) and are kept for replay; earlier ones depend only on the
     # request (a forged token, a wrong role) and cost no write.
     reached_lock: bool = False
+    stored: bool = False  # a response is written under this key (the caller commits it)
 
     def recheck(self):
         """After the user's lock: raise Replay if another request stored this key."""
@@ -73,17 +76,14 @@ class IdemContext:
             raise Replay(row)
 
     def store(self, status, body):
-        """Keep this response for replay; written by the caller's commit."""
-        db.session.add(
-            IdempotencyKey(
-                user_id=self.user_id,
-                key=self.key,
-                endpoint=self.endpoint,
-                request_hash=self.request_hash,
-                response_status=status,
-                response_body=json.dumps(body, ensure_ascii=False, default=str),
-            )
-        )
+        """Keep this response for replay, in the caller's transaction (it commits)."""
+        execute_core(_insert_key(), {
+            "user_id": self.user_id, "key": self.key, "endpoint": self.endpoint,
+            "request_hash": self.request_hash, "response_status": status,
+            "response_body": json.dumps(body, ensure_ascii=False, default=str),
+            "created_at": utcnow(),
+        })
+        self.stored = True
 
 
 def current():
@@ -115,10 +115,20 @@ def idempotent(view):
             return _replay(row, context)
         marker = redis_store.key("idem", context.user_id, hashlib.sha256(key.encode()).hexdigest())
         if not _mark(marker):
+            # Taken: by a twin still running, or by one that finished since the first look
+            # (a finished request leaves its marker to expire).
+            row = _lookup(context.user_id, key)
+            if row is not None:
+                return _replay(row, context)
             raise InFlight()
         g.idempotency = context
+        done = False
         try:
-            return view(*args, **kwargs)
+            response = view(*args, **kwargs)
+            # Committed with its stored answer: from now on the row answers every retry,
+            # and the marker can expire on its own (a round trip saved).
+            done = context.stored
+            return response
         except Replay as replay:
             db.session.rollback()
             return _replay(replay.row, context)
@@ -136,7 +146,8 @@ def idempotent(view):
             _remember_refusal(context, refusal)
             raise
         finally:
-            _unmark(marker)
+            if not done:
+                _unmark(marker)
 
     return Blueprint.doc(parameters=[HEADER_DOC])(wrapper)
 
@@ -172,9 +183,22 @@ def _fingerprint():
 
 
 def _lookup(user_id, key):
-    return db.session.scalar(
-        select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
-    )
+    """The stored answer under (user, key): a row with key, request_hash, response_status
+    and response_body; None if there is none."""
+    return execute_core(_lookup_query(), {"user_id": user_id, "key": key}).one_or_none()
+
+
+@functools.cache
+def _lookup_query():
+    # Core, built once: asked once or twice by every keyed request.
+    keys = IdempotencyKey.__table__.c
+    return (select(keys.key, keys.request_hash, keys.response_status, keys.response_body)
+            .where(keys.user_id == bindparam("user_id"), keys.key == bindparam("key")))
+
+
+@functools.cache
+def _insert_key():
+    return insert(IdempotencyKey.__table__)
 
 
 def _replay(row, context):
