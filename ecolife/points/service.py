@@ -9,7 +9,7 @@ with its original expiry.
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ecolife.audit.service import record as audit
@@ -66,10 +66,7 @@ def _apply(user, delta, kind, source, now, user_values=None):
     if row is None:
         raise InsufficientPoints()
     new_balance, lifetime = row
-    set_committed_value(user, "balance", new_balance)
-    set_committed_value(user, "lifetime_points", lifetime)
-    for name, value in user_values.items():
-        set_committed_value(user, name, value)
+    _written(user, {"balance": new_balance, "lifetime_points": lifetime, **user_values})
     entry = dict.fromkeys(SOURCE_COLUMNS) | source | {
         "user_id": user.id, "delta": delta, "kind": kind, "balance_after": new_balance,
         "created_at": now,
@@ -77,6 +74,17 @@ def _apply(user, delta, kind, source, now, user_values=None):
     # A Core INSERT ... RETURNING id: an ORM flush of one new object costs several times more.
     entry["id"] = execute_core(statements.insert_entry(), entry).scalar_one()
     return statements.persistent(LedgerEntry(**entry))
+
+
+def _written(user, values):
+    """Show on ``user`` what the UPDATE wrote: as loaded values on a mapped User (a flush must
+    not write them again), as plain attributes on a locked row read with Core (a scan's)."""
+    if inspect(user, raiseerr=False) is None:
+        for name, value in values.items():
+            setattr(user, name, value)
+    else:
+        for name, value in values.items():
+            set_committed_value(user, name, value)
 
 
 def credit(user, amount, kind, *, now=None, expires_at=None, user_values=None, **source):

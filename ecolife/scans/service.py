@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import bindparam, func, insert, select
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import joinedload
 
 from ecolife import timeutil
 from ecolife.actions.models import Action
@@ -163,8 +163,10 @@ def _outside_geofence(shop, latitude, longitude):
     return distance_m((latitude, longitude), (shop.latitude, shop.longitude)) > shop.geofence_m
 
 
-# What a scan reads of the code, its shop and its rule: plain rows, not mapped objects
-# (loading three more of those per scan cost more than the query).
+# What a scan reads of the user, the code, its shop and its rule: plain rows, not mapped
+# objects (loading those per scan cost more than the query).
+_USER = (User, "id", "role", "community_id", "balance", "lifetime_points", "streak_current",
+         "streak_best", "streak_last_day")
 _CODE = (QrCode, "id", "mode", "secret", "revoked_at")
 _SHOP = (Shop, "id", "name", "status", "latitude", "longitude", "geofence_m")
 _ACTION = (Action, "id", "slug", "active", "points", "impact_unit", "impact_amount",
@@ -177,43 +179,45 @@ def _lock_with_context(user_id, code_id):
     trip, the code with its shop and rule and the ids of the user's village and the
     communities above it (the boards the credit goes to).
 
-    Returns (user, code, shop, action, [village, ...]); user None for a user that is gone,
+    Returns (user, code, shop, action, [village, ...]): the user a namespace of the locked
+    row's columns that the credit updates as it writes them, None for a user that is gone;
     code, shop and action None for an unknown code.
     """
-    row = db.session.execute(
-        _context_query(), {"code_id": code_id, "user_id": user_id}
-    ).one_or_none()
+    row = execute_core(_context_query(), {"code_id": code_id, "user_id": user_id}).one_or_none()
     if row is None:
         return None, None, None, None, []
-    parts, at = [], 1
+    at = len(_USER) - 1
+    user = SimpleNamespace(**dict(zip(_USER[1:], row[:at])))
+    parts = []
     for part in _PARTS:
         values = row[at:at + len(part._fields)]
         parts.append(None if values[0] is None else part._make(values))
         at += len(part._fields)
-    return row[0], *parts, [cid for cid in row[at:] if cid is not None]
+    return user, *parts, [cid for cid in row[at:] if cid is not None]
 
 
 @functools.cache
 def _context_query():
-    # Built once: aliasing a mapped class is costly, and the statement never changes.
+    # Built once on the tables (a Core statement skips the ORM's per-execution work).
     # Outer joins from the user: an unknown code gives NULLs, so does a user without a
     # village (or with a chain shorter than KINDS). Only the user's row is locked.
-    levels = [aliased(Community) for _ in KINDS]
-    columns = [getattr(model, name) for model, *names in (_CODE, _SHOP, _ACTION) for name in names]
-    query = (
-        select(User, *columns, *(level.id for level in levels))
-        .select_from(User)
-        .outerjoin(QrCode, QrCode.id == bindparam("code_id"))
-        .outerjoin(Shop, Shop.id == QrCode.shop_id)
-        .outerjoin(Action, Action.id == QrCode.action_id)
-        .outerjoin(levels[0], levels[0].id == User.community_id)
+    users, codes = User.__table__, QrCode.__table__
+    shops, actions, communities = Shop.__table__, Action.__table__, Community.__table__
+    levels = [communities.alias(f"level_{i}") for i in range(len(KINDS))]
+    columns = [model.__table__.c[name]
+               for model, *names in (_USER, _CODE, _SHOP, _ACTION) for name in names]
+    joined = (
+        users.outerjoin(codes, codes.c.id == bindparam("code_id"))
+        .outerjoin(shops, shops.c.id == codes.c.shop_id)
+        .outerjoin(actions, actions.c.id == codes.c.action_id)
+        .outerjoin(levels[0], levels[0].c.id == users.c.community_id)
     )
     for child, parent in zip(levels, levels[1:]):
-        query = query.outerjoin(parent, parent.id == child.parent_id)
-    return (query.where(User.id == bindparam("user_id"))
-            .with_for_update(of=User)
-            # A user object already in the session must show the locked row's values.
-            .execution_options(populate_existing=True))
+        joined = joined.outerjoin(parent, parent.c.id == child.c.parent_id)
+    return (select(*columns, *(level.c.id for level in levels))
+            .select_from(joined)
+            .where(users.c.id == bindparam("user_id"))
+            .with_for_update(of=users))
 
 
 def _check_limits(user_id, code_id, action, today, now):
