@@ -32,6 +32,8 @@ def execute_core(statement, parameters=None):
     autoflush happens, as none would for such a statement.
     """
     return db.session.connection().execute(statement, parameters)
+
+
 # Batch mode lets SQLite alter tables; compare_type keeps column types in the diff.
 migrate = Migrate(compare_type=True, render_as_batch=True)
 api = EcoApi()
@@ -42,7 +44,8 @@ class RedisStore:
     """The app's Redis client and its key namespace.
 
     Redis only ever holds derived, rebuildable data (leaderboards, in-flight markers); the
-    database is the source of truth, so callers treat a Redis failure as a cache miss. The client lives on the app, so two apps never share one.
+    database is the source of truth, so callers treat a Redis failure as a cache miss. The
+    client lives on the app, so two apps never share one.
     """
 
     def init_app(self, app):

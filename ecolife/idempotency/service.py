@@ -3,9 +3,10 @@
 The view decorator ``idempotent`` answers replays and in-flight duplicates before any
 work starts. The stored response is written in the same transaction as the points
 (``IdemContext.store``), and re-checked after the user's row is locked
-(``IdemContext.recheck``, called by ``points.service.lock_user``): every request that
-moves a user's points takes that lock first, so two requests with one key can never
-both do the work, with or without Redis.
+(``IdemContext.recheck``, called by ``points.service.lock_user`` and by the scan, which
+takes the same lock in its first statement): every request that moves a user's points
+takes that lock first, so two requests with one key can never both do the work, with or
+without Redis.
 """
 import functools
 import hashlib

@@ -2,9 +2,9 @@
 
 The cooldown and the daily limit are checked after the user's row is locked (the lock
 ``points.service.lock_user`` takes, here in the statement that reads the code), so one
-user's scans run one at a time and each sees every scan committed before it: 50 simultaneous scans of one code credit once, and a burst
-across codes stops at the limit. Redis only receives the credit for the leaderboards, after
-the commit: the rules never ask it.
+user's scans run one at a time and each sees every scan committed before it: 50
+simultaneous scans of one code credit once, and a burst across codes stops at the limit.
+Redis only receives the credit for the leaderboards, after the commit: the rules never ask it.
 """
 import functools
 import logging
@@ -171,7 +171,8 @@ _CODE = (QrCode, "id", "mode", "secret", "revoked_at")
 _SHOP = (Shop, "id", "name", "status", "latitude", "longitude", "geofence_m")
 _ACTION = (Action, "id", "slug", "active", "points", "impact_unit", "impact_amount",
            "cooldown_minutes", "daily_limit")
-_PARTS = tuple(namedtuple(model.__name__ + "Row", names) for model, *names in (_CODE, _SHOP, _ACTION))
+_PARTS = tuple(namedtuple(model.__name__ + "Row", names)
+               for model, *names in (_CODE, _SHOP, _ACTION))
 
 
 def _lock_with_context(user_id, code_id):
