@@ -9,8 +9,8 @@ __all__ = ["on_credit", "streak_after"]
 def on_credit(user, scan, now):
     """Count a credited scan into badges and impact; returns the new [{slug, name}].
 
-    Called by the scan service right after the credit, with ``user``'s row locked
-    (``points.service.lock_user``), the scan inserted and the streak already advanced by the
+    Called by the scan service right after the credit, with ``user``'s row locked (the
+    lock of ``points.service.lock_user``), the scan inserted and the streak already advanced by the
     credit's own UPDATE (``streak_after``); the caller commits.
     """
     new_badges = award_due_badges(user, scan, now)

@@ -63,9 +63,10 @@ class IdemContext:
     key: str
     endpoint: str
     request_hash: str
-    # Set once the work took its user lock: refusals from then on depend on the state
-    # (cooldown, balance, stock) and are kept for replay; earlier ones depend only on the
-    # request (a forged token, a wrong role) and cost no write.
+    # Set by recheck, once the work holds its user lock and has checked what the request
+    # alone decides: refusals from then on depend on the state (cooldown, balance, stock)
+    # and are kept for replay; earlier ones depend only on the request (a forged token, a
+    # wrong role, an unknown code) and cost no write.
     reached_lock: bool = False
     stored: bool = False  # a response is written under this key (the caller commits it)
 
@@ -126,9 +127,9 @@ def idempotent(view):
         done = False
         try:
             response = view(*args, **kwargs)
-            # Committed with its stored answer: from now on the row answers every retry,
-            # and the marker can expire on its own (a round trip saved).
-            done = context.stored
+            # Its stored answer committed (no transaction left open): from now on the row
+            # answers every retry, and the marker can expire on its own (a round trip saved).
+            done = context.stored and not db.session().in_transaction()
             return response
         except Replay as replay:
             db.session.rollback()

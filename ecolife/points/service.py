@@ -1,6 +1,7 @@
 """Moving points: every credit and debit goes through here.
 
-Callers lock the user first (``lock_user``) and commit once. The balance is changed by
+Callers lock the user first (``lock_user``; a scan takes the same lock in its first
+statement, ``scans.service._context_query``) and commit once. The balance is changed by
 a conditional UPDATE in the same transaction as the ledger entry, with the database's
 CHECK (balance >= 0) behind it. Credits create lots; debits take from the
 soonest-expiring lots first and record what they took, so a refund can give it back
@@ -36,7 +37,8 @@ class UnknownUser(NotFound):
 
 
 def lock_user(user_id, idem=None):
-    """Lock the user's row for this transaction: every points movement starts here.
+    """Lock the user's row for this transaction: every points movement starts here (a scan
+    takes this same lock with its code, in ``scans.service._context_query``).
 
     One lock per user, always taken first (before any reward or code row), so
     concurrent requests for one user run one at a time and never deadlock. None if there

@@ -109,10 +109,8 @@ def record_scan(user_id, data, idem=None, now=None):
     if idem is not None:
         # The replay must be exactly this response, so store its serialised form.
         idem.store(201, ScanCreatedOut().dump(result))
-    # Read before the commit expires them: after it, each would cost a query.
-    after = (user.id, community_ids, scan.points)
     db.session.commit()
-    _after_commit(*after, now)
+    _after_commit(user.id, community_ids, scan.points, now)
     return result
 
 

@@ -268,6 +268,8 @@ def test_the_locked_row_decides_the_role_not_the_token(client):
     response = client.post("/api/v1/scans", json={"url": code_url(code)}, headers=headers)
     assert_error(response, 403, "forbidden")
     assert written() == (0, 0, 0)
+    # About the caller, not the request's state: not kept, a retry is judged anew.
+    assert db.session.scalars(select(IdempotencyKey)).all() == []
 
 
 def test_a_token_of_a_user_who_is_gone_is_invalid(client):
