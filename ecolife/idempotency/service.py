@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import Response, g, request
+from flask import Response, g, jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -82,7 +82,8 @@ class IdemContext:
         execute_core(_insert_key(), {
             "user_id": self.user_id, "key": self.key, "endpoint": self.endpoint,
             "request_hash": self.request_hash, "response_status": status,
-            "response_body": json.dumps(body, ensure_ascii=False, default=str),
+            # Serialised as the live response is (jsonify): a replay is the same bytes.
+            "response_body": jsonify(body).get_data(as_text=True),
             "created_at": utcnow(),
         })
         self.stored = True
