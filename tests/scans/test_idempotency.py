@@ -110,16 +110,11 @@ def test_a_fault_before_the_commit_writes_nothing_not_even_the_key(client, monke
     assert "Idempotent-Replayed" not in response.headers
 
 
-def test_a_retry_racing_the_first_attempts_commit_is_a_replay_not_a_cooldown(client, monkeypatch):
-    """The retry's first look at the key came just before the first attempt committed, so it
-    runs on towards the cooldown the first attempt started: the look under the user's lock
-    must replay. (Redis down: no in-flight marker answers first.)"""
+def first_look_misses(monkeypatch):
+    """Make the decorator's first look at a key miss, as if it came just before the first
+    attempt committed; later looks are real. Returns the list of looks made."""
     from ecolife.idempotency import service as idempotency
 
-    resident = make_user()
-    code = make_code(make_shop())
-    first = scan(client, resident, code, headers=keyed("race"))
-    monkeypatch.setattr(redis_store, "client", dead_redis())
     real_lookup, calls = idempotency._lookup, []
 
     def late_first_look(user_id, key):
@@ -127,6 +122,18 @@ def test_a_retry_racing_the_first_attempts_commit_is_a_replay_not_a_cooldown(cli
         return None if len(calls) == 1 else real_lookup(user_id, key)
 
     monkeypatch.setattr(idempotency, "_lookup", late_first_look)
+    return calls
+
+
+def test_a_retry_racing_the_first_attempts_commit_is_a_replay_not_a_cooldown(client, monkeypatch):
+    """The retry's first look at the key came just before the first attempt committed, so it
+    runs on towards the cooldown the first attempt started: the look under the user's lock
+    must replay. (Redis down: no in-flight marker answers first.)"""
+    resident = make_user()
+    code = make_code(make_shop())
+    first = scan(client, resident, code, headers=keyed("race"))
+    monkeypatch.setattr(redis_store, "client", dead_redis())
+    calls = first_look_misses(monkeypatch)
     again = scan(client, resident, code, headers=keyed("race"))
     assert again.status_code == 201, again.get_json()
     assert again.get_json() == first.get_json()
@@ -138,18 +145,10 @@ def test_a_retry_racing_the_first_attempts_commit_is_a_replay_not_a_cooldown(cli
 def test_a_retry_meeting_a_finished_twins_marker_replays_it(client, monkeypatch):
     """A request that stored its answer leaves its in-flight marker to expire: a retry whose
     first look missed the answer finds the marker taken, looks again and replays."""
-    from ecolife.idempotency import service as idempotency
-
     resident = make_user()
     code = make_code(make_shop())
     first = scan(client, resident, code, headers=keyed("twin"))
-    real_lookup, calls = idempotency._lookup, []
-
-    def late_first_look(user_id, key):
-        calls.append(key)
-        return None if len(calls) == 1 else real_lookup(user_id, key)
-
-    monkeypatch.setattr(idempotency, "_lookup", late_first_look)
+    first_look_misses(monkeypatch)
     again = scan(client, resident, code, headers=keyed("twin"))
     assert again.status_code == 201 and again.get_json() == first.get_json()
     assert again.headers["Idempotent-Replayed"] == "true"
