@@ -11,7 +11,7 @@ from ecolife.audit.service import add_created, record as audit
 from ecolife.codes import tokens
 from ecolife.codes.keys import qr_keys, signing_kid
 from ecolife.codes.models import QrCode
-from ecolife.errors import Conflict, Gone, Invalid, NotFound
+from ecolife.errors import Conflict, Forbidden, Gone, Invalid, NotFound
 from ecolife.extensions import db
 from ecolife.pagination import paginate
 from ecolife.shops.models import Shop
@@ -39,11 +39,12 @@ class CodeKeyRetired(Gone):
     error, message = "code_key_retired", "The key that signed this code is no longer configured."
 
 
-class ShopNotActive(Conflict):
-    error, message = "shop_not_active", "Codes can only be made for an approved shop."
+# 403 wherever they are met (making a code, scanning one), as API.md defines shop_not_active.
+class ShopNotActive(Forbidden):
+    error, message = "shop_not_active", "This shop is not taking part right now."
 
 
-class ActionNotActive(Conflict):
+class ActionNotActive(Forbidden):
     error, message = "action_not_active", "This earning rule is switched off."
 
 

@@ -51,9 +51,10 @@ class Codes(MethodView):
     @blp.response(201, schemas.CodeOut)
     @blp.alt_response(404, schema=ErrorSchema, description=HIDDEN)
     @blp.alt_response(
-        409, schema=ErrorSchema,
-        description="`shop_not_active` (the shop is pending or suspended), `action_not_active` "
-                    "(the earning rule is switched off)",
+        403, schema=ErrorSchema,
+        description="`forbidden` (not a shop owner or operator), `shop_not_active` (the shop "
+                    "is pending or suspended), `action_not_active` (the earning rule is "
+                    "switched off)",
     )
     def post(self, data, shop_id):
         """Make a code for one of the earning rules (owner of an approved shop, or an operator)."""

@@ -22,7 +22,9 @@ from ecolife.actions.models import Action
 from ecolife.auth.decorators import authorize_locked
 from ecolife.codes import tokens
 from ecolife.codes.models import QrCode
-from ecolife.codes.service import UnknownCode, check_code, parse_token
+from ecolife.codes.service import (
+    ActionNotActive, ShopNotActive, UnknownCode, check_code, parse_token,
+)
 from ecolife.communities.models import KINDS, Community
 from ecolife.errors import Forbidden, TooMany
 from ecolife.extensions import db, execute_core
@@ -38,14 +40,6 @@ from ecolife.users.levels import level_for
 from ecolife.users.models import User
 
 log = logging.getLogger(__name__)
-
-
-class ShopNotActive(Forbidden):
-    error, message = "shop_not_active", "This shop is not taking part right now."
-
-
-class ActionNotActive(Forbidden):
-    error, message = "action_not_active", "This earning rule is switched off."
 
 
 class TooFar(Forbidden):

@@ -103,4 +103,5 @@ def test_the_api_document_names_each_content_type(client):
         operation = paths[code + suffix]["get"]
         assert list(operation["responses"]["200"]["content"]) == [content_type]
         assert operation["security"] == [{"bearerAuth": []}]
-    assert "409" in paths["/api/v1/shops/{shop_id}/codes"]["post"]["responses"]
+    refusals = paths["/api/v1/shops/{shop_id}/codes"]["post"]["responses"]["403"]["description"]
+    assert "shop_not_active" in refusals and "action_not_active" in refusals

@@ -65,7 +65,7 @@ def test_mode_defaults_to_static(client, people, shop):
 def test_no_codes_for_a_pending_or_suspended_shop(client, people, role, state):
     shop = make_shop(people["owner"], status=state)
     response = client.post(codes_url(shop), json={"action": "no_straw"}, headers=auth(people[role]))
-    assert state in assert_error(response, 409, "shop_not_active")["message"]
+    assert state in assert_error(response, 403, "shop_not_active")["message"]
     assert code_count() == 0
 
 
@@ -91,7 +91,7 @@ def test_no_codes_for_an_inactive_action(client, people, shop):
     db.session.commit()
     response = client.post(codes_url(shop), json={"action": "no_foam"},
                            headers=auth(people["owner"]))
-    assert_error(response, 409, "action_not_active")
+    assert_error(response, 403, "action_not_active")
     assert code_count() == 0
 
 

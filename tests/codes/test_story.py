@@ -12,7 +12,7 @@ def test_register_approve_print_scan_revoke(client):
     }).get_json()
     assert shop["status"] == "pending"
     codes = f"/api/v1/shops/{shop['id']}/codes"
-    assert client.post(codes, json={"action": "own_cup"}, headers=owner).status_code == 409
+    assert client.post(codes, json={"action": "own_cup"}, headers=owner).status_code == 403
     assert client.post(f"/api/v1/shops/{shop['id']}/approve", headers=operator).status_code == 200
 
     code = client.post(codes, json={"action": "own_cup"}, headers=owner).get_json()
