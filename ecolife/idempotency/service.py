@@ -29,6 +29,8 @@ from ecolife.timeutil import utcnow
 log = logging.getLogger(__name__)
 HEADER = "Idempotency-Key"
 IN_FLIGHT_SECONDS = 30
+# Refusals whose answer is not kept under the key (see _remember_refusal).
+NOT_KEPT = ("forbidden", "validation_error")
 HEADER_DOC = {
     "in": "header",
     "name": HEADER,
@@ -36,7 +38,9 @@ HEADER_DOC = {
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
     "description": "Retry-safe key: the same key and body replay the first response (a "
     "refusal included); another body is 422 idempotency_key_reused; while the first runs, "
-    "409 idempotency_conflict. Keys are kept at least 24 hours.",
+    "409 idempotency_conflict. Keys are kept at least 24 hours. A request refused before any "
+    "work began (401, 403 `forbidden`, 422 `validation_error`) keeps nothing: it may be "
+    "retried as sent or corrected.",
 }
 
 
@@ -63,16 +67,10 @@ class IdemContext:
     key: str
     endpoint: str
     request_hash: str
-    # Set by recheck, once the work holds its user lock and has checked what the request
-    # alone decides: refusals from then on depend on the state (cooldown, balance, stock)
-    # and are kept for replay; earlier ones depend only on the request (a forged token, a
-    # wrong role, an unknown code) and cost no write.
-    reached_lock: bool = False
     stored: bool = False  # a response is written under this key (the caller commits it)
 
     def recheck(self):
         """After the user's lock: raise Replay if another request stored this key."""
-        self.reached_lock = True
         row = _lookup(self.user_id, self.key)
         if row is not None:
             raise Replay(row)
@@ -146,7 +144,9 @@ def idempotent(view):
             # A refusal is the first response too: a retry gets the same answer, and the
             # key cannot be reused for another body. Nothing else of the request is kept.
             db.session.rollback()
-            _remember_refusal(context, refusal)
+            twin = _remember_refusal(context, refusal)
+            if twin is not None:
+                return _replay(twin, context)
             raise
         finally:
             if not done:
@@ -156,22 +156,27 @@ def idempotent(view):
 
 
 def _remember_refusal(context, refusal):
-    """Store a refused request's answer under its key, in a transaction of its own."""
+    """Store a refused request's answer under its key, in a transaction of its own.
+
+    Returns the stored answer of a twin that finished first (it stands instead), else None.
+    Not kept, as no work began (Stripe's rule too): a refusal about the caller (401, a role's
+    403 ``forbidden``), a ``validation_error``, and a server failure; a retry is judged anew.
+    """
     from ecolife.points.service import lock_user  # points moves call back into this module
 
-    # 401: about the credentials, not this request (and its user may be gone).
-    if not context.reached_lock or refusal.status >= 500 or refusal.status == 401:
-        return
+    if refusal.status >= 500 or refusal.status == 401 or refusal.error in NOT_KEPT:
+        return None
     try:
         # The caller's row: the work's own lock when they move their own points; for an
         # operator's adjustment the unique (user, key) constraint stands behind it.
         lock_user(context.user_id, context)
-    except Replay:  # a twin finished while we were refused: its answer stands
+    except Replay as replay:
         db.session.rollback()
-        return
+        return replay.row
     context.store(refusal.status, error_body(refusal.status, refusal.error, refusal.message,
                                              **refusal.extra))
     db.session.commit()
+    return None
 
 
 def _fingerprint():

@@ -65,6 +65,9 @@ def record_scan(user_id, data, idem=None, now=None):
     parsed = parse_token(_token_of(data))
     user, code, shop, action, community_ids = _lock_with_context(user_id, parsed.code_id)
     authorize_locked(user, "resident")
+    if idem is not None:
+        # Locked: a twin with this key that finished first answers for us (replayed).
+        idem.recheck()
     check_code(parsed, code, now)
     if shop.status != "approved":
         raise ShopNotActive()
@@ -73,10 +76,6 @@ def record_scan(user_id, data, idem=None, now=None):
         raise TooFar()
     if not action.active:
         raise ActionNotActive()
-    if idem is not None:
-        # Locked, and the request itself is valid: from here a refusal depends on the state
-        # and is kept for replay, and a stored answer for this key is one.
-        idem.recheck()
     today = timeutil.local_day(now)
     _check_limits(user.id, code.id, action, today, now)
     values = {

@@ -101,6 +101,16 @@ def test_an_unknown_user_is_404(client):
     assert_error(adjust(client, operator, 999_999, delta=5, reason="x"), 404, "unknown_user")
 
 
+def test_a_key_first_refused_for_an_unknown_user_is_not_reused_for_another(client):
+    operator, resident = make_user("operator"), make_user()
+    key = {"Idempotency-Key": "adj-typo"}
+    assert_error(adjust(client, operator, 999_999, headers=key, delta=5, reason="x"), 404,
+                 "unknown_user")
+    assert_error(adjust(client, operator, resident.id, headers=key, delta=5, reason="x"), 422,
+                 "idempotency_key_reused")
+    assert ledger(resident) == [] and audits() == []
+
+
 @pytest.mark.parametrize(
     "body, field",
     [

@@ -155,11 +155,42 @@ def test_a_retry_meeting_a_finished_twins_marker_replays_it(client, monkeypatch)
     assert written(resident.id) == (1, 1, 1)
 
 
-def test_a_refusal_that_depends_only_on_the_request_writes_nothing(client):
-    """A forged token is refused before any lock: no key is stored for it."""
+def test_a_refusal_before_the_lock_is_kept_under_its_key_too(client):
+    """A forged token is refused before any lock; its answer is still the key's first response:
+    replayed for the same body, and the key cannot carry another body afterwards."""
     resident = make_user()
+    code = make_code(make_shop())
     forged = client.post("/api/v1/scans", json={"token": "A" * 24},
-                         headers=auth(resident, **{"Idempotency-Key": "forged"}))
+                         headers=auth(resident, **keyed("forged")))
     assert_error(forged, 404, "unknown_code")
-    assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+    again = client.post("/api/v1/scans", json={"token": "A" * 24},
+                        headers=auth(resident, **keyed("forged")))
+    assert again.get_data() == forged.get_data() and again.status_code == 404
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert_error(scan(client, resident, code, headers=keyed("forged")), 422,
+                 "idempotency_key_reused")
     assert written() == (0, 0, 0)
+
+
+def test_a_state_refusal_is_replayed_after_the_state_changes(client):
+    resident = make_user()
+    shop = make_shop(status="suspended")
+    code = make_code(shop)
+    assert_error(scan(client, resident, code, headers=keyed("k-shop")), 403, "shop_not_active")
+    shop.status = "approved"
+    db.session.commit()
+    again = scan(client, resident, code, headers=keyed("k-shop"))
+    assert_error(again, 403, "shop_not_active")
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert written() == (0, 0, 0)
+    assert scan(client, resident, code, headers=keyed("k-new")).status_code == 201
+
+
+def test_a_body_that_fails_validation_keeps_nothing(client):
+    # No work began: the client may correct the body and send it under the same key.
+    resident = make_user()
+    code = make_code(make_shop())
+    invalid = client.post("/api/v1/scans", json={}, headers=auth(resident, **keyed("k-fix")))
+    assert_error(invalid, 422, "validation_error")
+    assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+    assert scan(client, resident, code, headers=keyed("k-fix")).status_code == 201
