@@ -8,7 +8,7 @@ import contextlib
 import logging
 
 import marshmallow as ma
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
 from flask_smorest import Api
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -161,11 +161,34 @@ class EcoApi(Api):
         return error_response(error.code, code, message, headers, **extra)
 
 
+class UnsupportedMediaType(DomainError):
+    status, error = 415, "unsupported_media_type"
+    message = "Send the body as JSON (Content-Type: application/json)."
+
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def require_json_body():
+    """Refuse a body that is not JSON before any view reads it.
+
+    webargs reads a form or text body as no JSON at all, so without this a request with the
+    wrong Content-Type would run as if it had sent nothing: fields silently ignored, which
+    API.md forbids. An empty body needs no type (``POST /shops/1/approve``).
+    """
+    if request.method not in BODY_METHODS or request.is_json:
+        return
+    if request.content_length or request.headers.get("Transfer-Encoding"):
+        raise UnsupportedMediaType()
+
+
 def register_error_handlers(app):
-    """Map domain exceptions, integrity errors and crashes to the JSON shape."""
+    """Map domain exceptions, integrity errors and crashes to the JSON shape (and refuse
+    bodies that are not JSON, ``require_json_body``)."""
     from ecolife.extensions import api, db  # errors is imported by extensions
 
     api_handler = api.handle_http_exception
+    app.before_request(require_json_body)
 
     @app.errorhandler(DomainError)
     def handle_domain_error(exc):
@@ -190,6 +213,14 @@ def register_error_handlers(app):
         db.session.rollback()
         log.warning("value out of range: %s", getattr(exc, "orig", exc))
         return error_response(422, "validation_error", "A value is out of range.")
+
+    @app.errorhandler(RecursionError)
+    def handle_too_deep(exc):
+        # JSON nested thousands deep overflows the parser, which raises RecursionError, not
+        # the ValueError Flask turns into a 400: the client's body, not a crash.
+        db.session.rollback()
+        log.warning("request too deeply nested: %s %s", request.method, request.path)
+        return error_response(400, "bad_request", "The request body is nested too deeply.")
 
     @app.errorhandler(OperationalError)
     def handle_database_unavailable(exc):

@@ -1,0 +1,53 @@
+"""Bodies the service cannot read as JSON are refused before any view runs, and write nothing."""
+import pytest
+from sqlalchemy import select
+
+from ecolife.shops.models import Shop
+from ecolife.users.models import User
+from tests.factories import assert_error, auth, make_shop, make_user
+
+
+@pytest.mark.parametrize("content_type, body", [
+    ("application/x-www-form-urlencoded", "display_name=Mallory"),
+    ("text/plain", '{"display_name": "Mallory"}'),
+    (None, '{"display_name": "Mallory"}'),
+])
+def test_a_body_that_is_not_json_is_415_and_changes_nothing(client, content_type, body):
+    user = make_user(display_name="Somchai")
+    headers = auth(user) | ({"Content-Type": content_type} if content_type else {})
+    response = client.patch("/api/v1/me", data=body, headers=headers)
+    assert_error(response, 415, "unsupported_media_type")
+    assert client.get("/api/v1/me", headers=auth(user)).get_json()["display_name"] == "Somchai"
+
+
+def test_an_action_without_a_body_needs_no_content_type(client):
+    operator, shop = make_user("operator"), make_shop(status="pending")
+    response = client.post(f"/api/v1/shops/{shop.id}/approve", headers=auth(operator))
+    assert response.status_code == 200 and response.get_json()["status"] == "approved"
+
+
+def test_a_text_body_on_an_action_is_refused_too(client, app):
+    operator, shop = make_user("operator"), make_shop(status="pending")
+    response = client.post(f"/api/v1/shops/{shop.id}/approve", data="hello",
+                           headers=auth(operator) | {"Content-Type": "text/plain"})
+    assert_error(response, 415, "unsupported_media_type")
+    assert app.extensions["sqlalchemy"].session.scalar(
+        select(Shop.status).where(Shop.id == shop.id)) == "pending"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/me"])
+def test_json_nested_too_deep_is_a_400_not_a_crash(client, path):
+    user = make_user()
+    deep = "[" * 30_000 + "]" * 30_000  # under the body limit, past the parser's recursion
+    method = client.patch if path == "/api/v1/me" else client.post
+    response = method(path, data=deep, content_type="application/json", headers=auth(user))
+    assert_error(response, 400, "bad_request")
+
+
+def test_json_nested_too_deep_with_an_idempotency_key_is_a_400(client):
+    resident = make_user()
+    response = client.post("/api/v1/scans", data="[" * 30_000 + "]" * 30_000,
+                           content_type="application/json",
+                           headers=auth(resident, **{"Idempotency-Key": "deep"}))
+    assert_error(response, 400, "bad_request")
+    assert User.query.count() == 1
