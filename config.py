@@ -2,9 +2,17 @@
 
 With nothing set, EcoLife runs embedded: SQLite in ``instance/``, an in-process Redis
 (fakeredis) and a secret generated once into ``instance/``. ``ECOLIFE_ENV=production``
-refuses to start without ``SECRET_KEY``, ``DATABASE_URL`` and ``REDIS_URL``.
+refuses to start without ``SECRET_KEY`` (32+ characters), ``DATABASE_URL`` and ``REDIS_URL``;
+any ``ECOLIFE_ENV`` other than those in ``ENVIRONMENTS`` refuses to start at all.
 """
 import os
+
+# What ECOLIFE_ENV may say. Anything else (a typo such as "prod") is refused at startup rather
+# than silently run as development. TestConfig's own "testing" is not set from the environment.
+ENVIRONMENTS = ("development", "production")
+# Root secrets (SECRET_KEY, JWT_KEYS and QR_KEYS entries) are HMAC keys: a short one can be
+# brute-forced offline from a single token.
+MIN_SECRET_LENGTH = 32
 
 
 def _int(name, default):
@@ -26,8 +34,10 @@ def _keys(spec):
     keys = {}
     for part in spec.split(","):
         kid, _, secret = part.strip().partition(":")
-        if not kid or len(secret) < 32:
-            raise ValueError("key entries are kid:secret with a secret of 32+ characters")
+        if not kid or len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"key entries are kid:secret with a secret of {MIN_SECRET_LENGTH}+ characters"
+            )
         keys[kid] = secret
     return keys
 
@@ -85,9 +95,19 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     # A moving window: a fixed one lets twice the limit through across a window's edge.
     RATELIMIT_STRATEGY = "moving-window"
+    # Redis down or stalled: count in this process's memory instead of answering 500, and
+    # give up on Redis within a quarter second (as RedisStore does), not redis-py's default.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS = {"socket_timeout": 0.25, "socket_connect_timeout": 0.25}
+    # Per IP means per IPv4 address or per IPv6 /64 (ecolife/extensions.py). Every attempt
+    # counts, successful or not; ";" separates tiers that all apply.
     LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "20 per minute")
-    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute")
+    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute; 30 per hour")
     REGISTER_LIMIT_PER_IP = os.environ.get("REGISTER_LIMIT_PER_IP", "30 per hour")
+    # Every signed-in client refreshes every ACCESS_TOKEN_MINUTES, hence more than logins.
+    REFRESH_LIMIT_PER_IP = os.environ.get("REFRESH_LIMIT_PER_IP", "30 per minute")
+    # Per shop owner or operator: a counter hands over a few vouchers a minute, not one a second.
+    FULFIL_LIMIT_PER_USER = os.environ.get("FULFIL_LIMIT_PER_USER", "60 per minute")
 
     API_TITLE = "EcoLife API"
     API_VERSION = "v1"
@@ -112,6 +132,8 @@ class ProductionConfig(Config):
 
 
 class TestConfig(Config):
+    # Its own value, whatever the shell's ECOLIFE_ENV says; create_app accepts it only here.
+    ECOLIFE_ENV = "testing"
     TESTING = True
     DEBUG = False
     # Cheap hashes keep the suite fast; production uses the OWASP figures above.

@@ -7,7 +7,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from config import config_for_env
+from config import ENVIRONMENTS, MIN_SECRET_LENGTH, config_for_env
 from ecolife.errors import register_error_handlers
 from ecolife.extensions import api, db, limiter, migrate, redis_store
 
@@ -26,6 +26,7 @@ BLUEPRINTS = (
     "ecolife.points.views",
     "ecolife.rewards.views",
 )
+log = logging.getLogger(__name__)
 
 
 def create_app(config_class=None):
@@ -81,15 +82,14 @@ class IdConverter(IntegerConverter):
 def _resolve_embedded_defaults(app):
     """No settings at all: SQLite and a secret in instance/. Production: refuse instead."""
     config = app.config
+    env = config["ECOLIFE_ENV"]
+    if env not in ENVIRONMENTS and not (env == "testing" and config["TESTING"]):
+        raise RuntimeError(f"ECOLIFE_ENV={env!r} is unknown: set it to {' or '.join(ENVIRONMENTS)}")
     if not config.get("RATELIMIT_STORAGE_URI"):
         config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"] or "memory://"
     config.setdefault("RATELIMIT_KEY_PREFIX", config["REDIS_KEY_PREFIX"] + "rl")
-    if config["ECOLIFE_ENV"] == "production":
-        missing = [k for k in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "REDIS_URL") if not config[k]]
-        if missing:
-            names = ["DATABASE_URL" if k == "SQLALCHEMY_DATABASE_URI" else k for k in missing]
-            raise RuntimeError(f"production needs {', '.join(names)} to be set")
-        config["DEBUG"] = False
+    if env == "production":
+        _check_production(config)
         return
     instance = Path(app.instance_path)
     if not config["SQLALCHEMY_DATABASE_URI"]:
@@ -102,6 +102,23 @@ def _resolve_embedded_defaults(app):
             secret_file.write_text(secrets.token_urlsafe(48))
             secret_file.chmod(0o600)
         config["SECRET_KEY"] = secret_file.read_text().strip()
+
+
+def _check_production(config):
+    """Refuse to start without real secrets and services; warn of a per-proxy rate limit."""
+    missing = [k for k in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "REDIS_URL") if not config[k]]
+    if missing:
+        names = ["DATABASE_URL" if k == "SQLALCHEMY_DATABASE_URI" else k for k in missing]
+        raise RuntimeError(f"production needs {', '.join(names)} to be set")
+    if len(config["SECRET_KEY"]) < MIN_SECRET_LENGTH:
+        # JWT and QR keys derive from it: a short one is guessed offline from one token.
+        raise RuntimeError(f"SECRET_KEY must be {MIN_SECRET_LENGTH}+ characters in production")
+    config["DEBUG"] = False
+    if not config["TRUSTED_PROXIES"]:
+        log.warning(
+            "TRUSTED_PROXIES is 0: rate limits key on the connecting address, so behind a proxy "
+            "or load balancer every client shares one allowance; set it to the number of proxies"
+        )
 
 
 def _tune_sqlite(app):

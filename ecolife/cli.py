@@ -21,10 +21,17 @@ def register_cli(app):
 @click.option("--name", "display_name", default="Operator")
 def create_operator(email, password, display_name):
     """Create an operator account (operators are never self-registered)."""
+    import marshmallow as ma
+
     from ecolife.auth.service import create_user
+    from ecolife.users.schemas import clean_display_name
 
     if len(password) < 8:
         raise click.BadParameter("at least 8 characters", param_hint="--password")
+    try:  # the same rule as a registration's: operators appear in lists too
+        display_name = clean_display_name(display_name)
+    except ma.ValidationError as exc:
+        raise click.BadParameter(" ".join(exc.messages), param_hint="--name") from exc
     user = create_user(email=email, password=password, display_name=display_name, role="operator")
     db.session.commit()
     click.echo(f"operator {user.id} <{user.email}> created")
@@ -41,10 +48,13 @@ def seed_defaults():
 
 @click.command("seed-demo")
 def seed_demo():
-    """Seed a small Lamphun demo (communities, shops, codes, rewards, accounts)."""
-    from ecolife.seed import DEMO_PASSWORD, seed_demo as seed
+    """Seed a Lamphun demo (communities, shops, codes, rewards, accounts); not in production."""
+    from ecolife.seed import DEMO_PASSWORD, DemoRefused, seed_demo as seed
 
-    users = seed()
+    try:
+        users = seed()
+    except DemoRefused as exc:
+        raise click.ClickException(str(exc)) from exc  # exit status 1, message on stderr
     for role, user in users.items():
         click.echo(f"{role}: {user.email} / {DEMO_PASSWORD}")
 

@@ -1,4 +1,6 @@
 """The extensions, created unbound here and bound to an app in ``create_app``."""
+import ipaddress
+
 import fakeredis
 import redis
 from flask import current_app
@@ -38,7 +40,27 @@ def execute_core(statement, parameters=None):
 # Batch mode lets SQLite alter tables; compare_type keeps column types in the diff.
 migrate = Migrate(compare_type=True, render_as_batch=True)
 api = EcoApi()
-limiter = Limiter(key_func=get_remote_address)
+
+
+def client_network():
+    """The rate limiter's "per IP": an IPv4 address, or the /64 an IPv6 address is in.
+
+    An IPv6 subscriber is routinely given a whole /64 and may use any address in it; keyed
+    on the full address, each of them would bring a fresh allowance.
+    """
+    address = get_remote_address()
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:  # not an address (a test client's default, a unix socket): as it is
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped:  # ::ffff:a.b.c.d is an IPv4 client: all of them share ::/64
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))
+
+
+limiter = Limiter(key_func=client_network)
 
 
 class RedisStore:

@@ -1,4 +1,5 @@
 """Reference data (idempotent) and the demo that ``make run`` serves."""
+from flask import current_app
 from sqlalchemy import select
 
 from ecolife.actions.models import Action
@@ -31,11 +32,25 @@ DEMO_COMMUNITIES = (
 DEMO_PASSWORD = "ecolife-demo"
 
 
+class DemoRefused(Exception):
+    """The demo was asked for where ECOLIFE_ENV is production."""
+
+
 def seed_demo():
-    """A small Lamphun demo: communities, an operator and a resident (idempotent)."""
+    """A small Lamphun demo: communities, an operator and a resident (idempotent).
+
+    Never in production: its accounts, an operator among them, have the password the README
+    publishes.
+    """
     from ecolife.auth.service import create_user
     from ecolife.communities.models import Community
     from ecolife.users.models import User
+
+    if current_app.config["ECOLIFE_ENV"] == "production":
+        raise DemoRefused(
+            "seed-demo refused: ECOLIFE_ENV is production, and the demo accounts (an operator "
+            "among them) have the published password; use create-operator instead"
+        )
 
     ensure_defaults()
     by_name = {c.name: c for c in db.session.scalars(select(Community))}

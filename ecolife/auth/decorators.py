@@ -1,16 +1,17 @@
 """``login_required`` and ``roles_required``: the one place requests are authenticated.
 
 Both answer JSON 401 (no or bad token) or 403 (wrong role) and document the bearer
-scheme on the operation. Ownership is the services' business, not theirs.
+scheme on the operation; ``roles_required(..., limit_per_user=...)`` also rate-limits
+the authenticated caller (429). Ownership is the services' business, not theirs.
 """
 from functools import wraps
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_smorest import Blueprint
 
 from ecolife.auth.tokens import decode_access_claims
 from ecolife.errors import Forbidden, InvalidToken, Unauthorized
-from ecolife.extensions import db
+from ecolife.extensions import db, limiter
 from ecolife.users.models import User
 
 BEARER = [{"bearerAuth": []}]
@@ -23,6 +24,7 @@ def _error_doc(description):
 
 UNAUTHORIZED = _error_doc("`unauthorized` (no bearer token) or `invalid_token`")
 FORBIDDEN = _error_doc("`forbidden`: the caller's role may not do this")
+RATE_LIMITED = _error_doc("`rate_limited`: too many requests by this user, with Retry-After")
 
 
 def _token_claims():
@@ -68,8 +70,16 @@ def optional_user():
     return _authenticate()
 
 
-def roles_required(*roles, load_user=True):
+def caller_key():
+    """Rate-limit key of the authenticated caller (inside a protected view)."""
+    return f"user:{g.current_user_id}"
+
+
+def roles_required(*roles, load_user=True, limit_per_user=None):
     """Allow only authenticated users with one of ``roles`` (any role when empty).
+
+    ``limit_per_user`` names the config key of a rate limit (e.g. ``"60 per minute"``) counted
+    per caller, whatever address they come from: checked after authentication, which it needs.
 
     ``load_user=False`` is for views whose service locks the user's row anyway (points
     moves): loading it here too would cost a query. Only the token is checked here (its
@@ -78,6 +88,12 @@ def roles_required(*roles, load_user=True):
     """
 
     def decorator(view):
+        inner = view
+        if limit_per_user:
+            inner = limiter.limit(
+                lambda: current_app.config[limit_per_user], key_func=caller_key
+            )(view)
+
         @wraps(view)
         def wrapper(*args, **kwargs):
             if load_user:
@@ -90,12 +106,14 @@ def roles_required(*roles, load_user=True):
                 # g is shared by requests in one app context: no previous user may linger.
                 g.pop("current_user", None)
                 g.current_user_id = user_id
-            return view(*args, **kwargs)
+            return inner(*args, **kwargs)
 
-        # Document 401 and 403 unless the view says more about them itself.
+        # Document 401, 403 and 429 unless the view says more about them itself.
         own = getattr(view, "_apidoc", {}).get("response", {}).get("responses", {})
-        responses = {str(status): doc for status, doc in ((401, UNAUTHORIZED), (403, FORBIDDEN))
-                     if (status == 401 or roles) and status not in own and str(status) not in own}
+        documented = ((401, UNAUTHORIZED, True), (403, FORBIDDEN, bool(roles)),
+                      (429, RATE_LIMITED, bool(limit_per_user)))
+        responses = {str(status): doc for status, doc, applies in documented
+                     if applies and status not in own and str(status) not in own}
         return Blueprint.doc(security=BEARER, responses=responses)(wrapper)
 
     return decorator

@@ -4,7 +4,7 @@ import re
 import marshmallow as ma
 from marshmallow import validate
 
-from ecolife.users.schemas import UserOut  # noqa: F401 - the register response
+from ecolife.users.schemas import DisplayName, UserOut  # noqa: F401 - the register response
 
 PHONE = re.compile(r"^\+?[0-9]{8,15}$")
 
@@ -23,7 +23,7 @@ class RegisterIn(ma.Schema):
     password = ma.fields.String(
         required=True, load_only=True, validate=validate.Length(min=8, max=128)
     )
-    display_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
+    display_name = DisplayName(required=True)
     # Operators are never self-registered: only these two are accepted.
     role = ma.fields.String(
         load_default="resident", validate=validate.OneOf(["resident", "shop_owner"])
@@ -34,11 +34,6 @@ class RegisterIn(ma.Schema):
     def _phone(self, value, **_):
         if value is not None and not PHONE.match(normalize_phone(value)):
             raise ma.ValidationError("Not a valid phone number.")
-
-    @ma.validates("display_name")
-    def _name(self, value, **_):
-        if not value.strip():
-            raise ma.ValidationError("Must not be blank.")
 
     @ma.validates_schema
     def _login(self, data, **_):

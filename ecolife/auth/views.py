@@ -22,7 +22,11 @@ def _login_key():
 class Register(MethodView):
     decorators = [limiter.limit(lambda: current_app.config["REGISTER_LIMIT_PER_IP"])]
 
-    @blp.arguments(schemas.RegisterIn)
+    # RegisterIn's @validates_schema rule, which apispec cannot see, said in the document.
+    @blp.arguments(schemas.RegisterIn, description=(
+        "Send `email`, `phone` or both: one of them is required (neither is a 422 "
+        "`validation_error` on `email`)."
+    ))
     @blp.response(201, schemas.UserOut)
     @blp.alt_response(409, schema=ErrorSchema, description="`already_registered`")
     @blp.alt_response(429, schema=ErrorSchema, description="`rate_limited`, with Retry-After")
@@ -33,9 +37,10 @@ class Register(MethodView):
 
 @blp.route("/login")
 class Login(MethodView):
-    # Every attempt counts, per IP and per account, and is counted before the password
-    # is checked: counting only failures (after the response) lets a burst of parallel
-    # guesses all pass the check before any of them is counted.
+    # Every attempt counts, per IP and per account (5 a minute and 30 an hour by default: a
+    # slow guesser gets 720 a day, not 7,200), and is counted before the password is checked:
+    # counting only failures (after the response) lets a burst of parallel guesses all pass
+    # the check before any of them is counted.
     decorators = [
         limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"]),
         limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_login_key),
@@ -54,12 +59,17 @@ class Login(MethodView):
 
 @blp.route("/refresh")
 class Refresh(MethodView):
+    # Per IP, like login: refresh tokens are too long to guess, but each call is a database
+    # lookup and, for a valid one, a write; a client needs one per access token's lifetime.
+    decorators = [limiter.limit(lambda: current_app.config["REFRESH_LIMIT_PER_IP"])]
+
     @blp.arguments(schemas.RefreshIn)
     @blp.response(200, schemas.TokenPairOut)
     @blp.alt_response(
         401, schema=ErrorSchema, description="`invalid_token`: unknown, spent (family revoked) "
         "or expired"
     )
+    @blp.alt_response(429, schema=ErrorSchema, description="`rate_limited`, with Retry-After")
     def post(self, data):
         """Spend a refresh token for a new token pair."""
         return service.refresh(data["refresh_token"])

@@ -132,7 +132,7 @@ class RedemptionCancel(MethodView):
 
 @blp.route("/vouchers/<string:voucher_code>/fulfil")
 class VoucherFulfil(MethodView):
-    @roles_required("shop_owner", "operator")
+    @roles_required("shop_owner", "operator", limit_per_user="FULFIL_LIMIT_PER_USER")
     @blp.arguments(schemas.FulfilIn, required=False)
     @blp.response(200, schemas.RedemptionOut)
     @blp.alt_response(

@@ -1,6 +1,44 @@
 """User payloads."""
+import unicodedata
+
 import marshmallow as ma
 from marshmallow import validate
+
+# Unicode's Bidi_Control characters: in a name they reorder the text after it on someone
+# else's screen (a leaderboard row), e.g. U+202E makes "gnp.exe" read "exe.png".
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f"  # Arabic letter mark, left-to-right and right-to-left marks
+    "\u202a\u202b\u202c\u202d\u202e"  # embeddings and overrides
+    "\u2066\u2067\u2068\u2069"  # isolates
+)
+
+
+def clean_display_name(value):
+    """``value`` in NFC, or ValidationError if it is unfit to show to other users.
+
+    Refused: control characters (category Cc: NUL, newlines, escapes), bidi controls, and
+    names with nothing visible (only whitespace and format characters such as U+200B).
+    Format characters inside a name stay: U+200D joins emoji sequences (a farmer is
+    woman, U+200D, rice).
+    """
+    name = unicodedata.normalize("NFC", value)
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise ma.ValidationError("Must not contain control characters.")
+    if any(ch in BIDI_CONTROLS for ch in name):
+        raise ma.ValidationError("Must not contain bidirectional control characters.")
+    if all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in name):
+        raise ma.ValidationError("Must not be blank.")
+    return name
+
+
+class DisplayName(ma.fields.String):
+    """A name other users see (leaderboards): 1 to 100 characters, cleaned as above."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.Length(min=1, max=100), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return clean_display_name(super()._deserialize(value, attr, data, **kwargs))
 
 
 class LevelOut(ma.Schema):
@@ -45,10 +83,5 @@ class MePatchIn(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    display_name = ma.fields.String(validate=validate.Length(min=1, max=100))
+    display_name = DisplayName()
     community_id = ma.fields.Integer(allow_none=True, strict=True)
-
-    @ma.validates("display_name")
-    def _name(self, value, **_):
-        if not value.strip():
-            raise ma.ValidationError("Must not be blank.")

@@ -1,0 +1,166 @@
+"""Rate limits: a Redis outage, IPv6 /64s, refresh, voucher fulfilment, the hourly login tier."""
+import socket
+import time
+
+import limits.storage.memory
+import limits.storage.redis
+import pytest
+from flask_limiter._extension import STRATEGIES
+from limits.storage import storage_from_string
+
+from ecolife.extensions import client_network, limiter
+from tests.factories import assert_error, auth, make_user
+
+LOGIN = "/api/v1/auth/login"
+
+
+def login(client, login="nobody@example.org", ip="192.0.2.1"):
+    return client.post(LOGIN, json={"login": login, "password": "wrong password"},
+                       environ_base={"REMOTE_ADDR": ip})
+
+
+@pytest.fixture
+def limiter_storage_at(app, monkeypatch):
+    """Point the limiter at another storage URI, built with the app's own storage options."""
+
+    def point(uri):
+        storage = storage_from_string(uri, **app.config["RATELIMIT_STORAGE_OPTIONS"])
+        monkeypatch.setattr(limiter, "_storage", storage)
+        monkeypatch.setattr(limiter, "_limiter", STRATEGIES[app.config["RATELIMIT_STRATEGY"]](storage))
+        monkeypatch.setattr(limiter, "_storage_dead", False)
+
+    yield point
+    fallback = getattr(limiter, "_fallback_storage", None)
+    if fallback is not None:
+        fallback.reset()
+
+
+@pytest.fixture
+def stalled_redis():
+    """A TCP port that accepts connections and never answers: Redis hung, not down."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    yield f"redis://127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+
+
+class Clock:
+    """time.time() as the rate-limit storages see it, ``offset`` seconds ahead."""
+
+    def __init__(self):
+        self.offset = 0.0
+
+    def time(self):
+        return time.time() + self.offset
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = Clock()
+    monkeypatch.setattr(limits.storage.memory, "time", fake)
+    monkeypatch.setattr(limits.storage.redis, "time", fake)
+    return fake
+
+
+# 4. The limiter's Redis down: degrade to in-memory counting, never 500.
+
+def test_login_and_register_answer_while_the_limiter_redis_is_down(client, limiter_storage_at):
+    make_user(email="down@example.org")
+    limiter_storage_at("redis://127.0.0.1:1")  # nothing listens there
+    statuses = [login(client, "down@example.org").status_code for _ in range(6)]
+    # The per-account limit still applies, counted in this process's memory.
+    assert statuses == [401] * 5 + [429]
+    assert_error(login(client, "down@example.org"), 429, "rate_limited")
+    registered = client.post("/api/v1/auth/register", json={
+        "email": "new@example.org", "password": "long enough password", "display_name": "นภา"})
+    assert registered.status_code == 201
+
+
+def test_a_stalled_limiter_redis_costs_a_quarter_second_not_seconds(client, limiter_storage_at,
+                                                                     stalled_redis):
+    limiter_storage_at(stalled_redis)
+    started = time.monotonic()
+    assert login(client).status_code == 401
+    assert time.monotonic() - started < 2  # redis-py's defaults wait 5 s and more
+
+
+# 5. Per IP means per IPv6 /64: each address in one must not bring a fresh allowance.
+
+def test_addresses_of_one_ipv6_64_share_the_login_allowance(client):
+    statuses = [login(client, f"u{n}@example.org", f"2001:db8:1:2::{n:x}").status_code
+                for n in range(1, 41)]
+    assert statuses[:20] == [401] * 20 and set(statuses[20:]) == {429}
+    # Another /64 and an IPv4 client are other clients.
+    assert login(client, "u99@example.org", "2001:db8:1:3::1").status_code == 401
+    assert login(client, "u99@example.org", "192.0.2.7").status_code == 401
+
+
+@pytest.mark.parametrize("address, key", [
+    ("192.0.2.7", "192.0.2.7"),
+    ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+    ("2001:DB8:1:2::1", "2001:db8:1:2::/64"),
+    ("::ffff:192.0.2.7", "192.0.2.7"),  # IPv4 via a dual-stack socket: not all in ::/64
+    ("not-an-address", "not-an-address"),
+])
+def test_rate_limit_key_is_the_ipv4_address_or_the_ipv6_64(app, address, key):
+    with app.test_request_context(environ_base={"REMOTE_ADDR": address}):
+        assert client_network() == key
+
+
+def test_ipv4_addresses_are_keyed_one_by_one(client):
+    for n in range(1, 30):  # 29 clients, one attempt each: none is limited
+        assert login(client, f"v{n}@example.org", f"192.0.2.{n}").status_code == 401
+
+
+# 6. Limits where there were none, and a longer tier for the per-account login limit.
+
+def test_refresh_is_rate_limited_per_ip(client):
+    def refresh(ip):
+        return client.post("/api/v1/auth/refresh", json={"refresh_token": "guess"},
+                           environ_base={"REMOTE_ADDR": ip})
+
+    statuses = [refresh("192.0.2.1").status_code for _ in range(30)]
+    assert statuses == [401] * 30
+    limited = refresh("192.0.2.1")
+    assert_error(limited, 429, "rate_limited")
+    assert int(limited.headers["Retry-After"]) > 0
+    assert refresh("192.0.2.2").status_code == 401
+
+
+def test_voucher_fulfil_is_rate_limited_per_user(client):
+    owner, other = make_user("shop_owner"), make_user("shop_owner")
+
+    def fulfil(user, ip):
+        return client.post("/api/v1/vouchers/ABCDE-FGH23/fulfil", json={},
+                           headers=auth(user), environ_base={"REMOTE_ADDR": ip})
+
+    # Per caller, whatever address each request comes from.
+    statuses = [fulfil(owner, f"192.0.2.{n}").status_code for n in range(1, 61)]
+    assert statuses == [404] * 60
+    limited = fulfil(owner, "198.51.100.1")
+    assert_error(limited, 429, "rate_limited")
+    assert int(limited.headers["Retry-After"]) > 0
+    assert fulfil(other, "192.0.2.1").status_code == 404
+    assert_error(client.post("/api/v1/vouchers/ABCDE-FGH23/fulfil", json={}), 401, "unauthorized")
+
+
+def test_fulfil_documents_its_429(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "429" in spec["paths"]["/api/v1/vouchers/{voucher_code}/fulfil"]["post"]["responses"]
+    assert "429" in spec["paths"]["/api/v1/auth/refresh"]["post"]["responses"]
+
+
+def test_login_per_account_has_an_hourly_tier(client, clock):
+    make_user(email="slow@example.org")
+    for minute in range(6):  # 5 a minute, under the per-minute tier: 30 in six minutes
+        clock.offset = 61 * minute
+        statuses = [login(client, "slow@example.org", f"192.0.2.{minute}").status_code
+                    for _ in range(5)]
+        assert statuses == [401] * 5, (minute, statuses)
+    clock.offset = 61 * 6
+    assert_error(login(client, "slow@example.org", "192.0.2.99"), 429, "rate_limited")
+    assert login(client, "other@example.org", "192.0.2.99").status_code == 401
