@@ -3,6 +3,29 @@ from flask import redirect, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
 DEFAULT_ERROR = {"$ref": "#/components/responses/DEFAULT_ERROR"}
+ERROR = {"$ref": "#/components/schemas/Error"}
+BEARER_SCHEME = "bearerAuth"  # the name auth/decorators.py gives the bearer scheme
+INVALID_TOKEN = (
+    "`invalid_token` (a bad or expired bearer token) or `unauthorized` (an Authorization "
+    "header that is not a bearer token): a token that is sent is checked, and a bad one is "
+    "refused, not treated as anonymous"
+)
+
+
+def optional_auth(also=None):
+    """``@blp.doc(**optional_auth())`` on a view that serves anyone but reads a token if sent.
+
+    ``optional_user()`` authenticates whenever an Authorization header is present, so the
+    operation takes no auth or a bearer token (``security: [{}, bearer]``) and can be a 401.
+    ``also`` adds the view's own reasons for a 401.
+    """
+    description = INVALID_TOKEN + ("; " + also if also else "")
+    return {
+        "security": [{}, {BEARER_SCHEME: []}],
+        "responses": {
+            "401": {"description": description, "content": {"application/json": {"schema": ERROR}}}
+        },
+    }
 
 
 def register_docs(app, api):
@@ -46,7 +69,9 @@ def _optional_body_if_all_fields_are(operation, schemas):
     """A body with no required field may be left out (it reads as ``{}``): document that.
 
     webargs parses a missing JSON body as an empty object, so ``PATCH /me`` with no body
-    is a valid no-op; flask-smorest would mark every body required regardless.
+    is a valid no-op; flask-smorest would mark every body required regardless. A body
+    schema with rules of its own (``oneOf``, ``minProperties``, ...) is not ``{}``-proof:
+    it stays required.
     """
     body = operation.get("requestBody")
     if not body or not body.get("required"):
@@ -57,5 +82,7 @@ def _optional_body_if_all_fields_are(operation, schemas):
         if ref.startswith("#/components/schemas/"):
             schema = schemas.get(ref.rsplit("/", 1)[1], {})
         if schema.get("type", "object") != "object" or schema.get("required"):
+            return
+        if any(rule in schema for rule in ("allOf", "anyOf", "oneOf", "not", "minProperties")):
             return
     body["required"] = False

@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 
 from ecolife.auth.decorators import current_user, login_required, optional_user, roles_required
 from ecolife.badges import schemas, service
+from ecolife.docs import optional_auth
 from ecolife.errors import ErrorSchema
 from ecolife.pagination import paginate
 
@@ -13,6 +14,7 @@ blp = Blueprint("badges", __name__, description="Badges: the catalogue and who e
 @blp.route("/badges")
 class Badges(MethodView):
     @blp.response(200, schemas.BadgeOut(many=True))
+    @blp.doc(**optional_auth())
     @blp.paginate(max_page_size=100)
     def get(self, pagination_parameters):
         """The badge catalogue (operators also see switched-off badges)."""
@@ -31,6 +33,7 @@ class Badges(MethodView):
 class BadgeBySlug(MethodView):
     @blp.response(200, schemas.BadgeOut)
     @blp.alt_response(404, schema=ErrorSchema, description="`unknown_badge`")
+    @blp.doc(**optional_auth())
     def get(self, slug):
         """One badge of the catalogue."""
         return service.get_badge(optional_user(), slug)

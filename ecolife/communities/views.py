@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 
 from ecolife.auth.decorators import current_user, roles_required
 from ecolife.communities import schemas, service
+from ecolife.errors import ErrorSchema
 from ecolife.pagination import paginate
 
 blp = Blueprint("communities", __name__, url_prefix="/communities", description="Communities")
@@ -29,6 +30,7 @@ class Communities(MethodView):
 @blp.route("/<int:community_id>")
 class CommunityById(MethodView):
     @blp.response(200, schemas.CommunityOut)
+    @blp.alt_response(404, schema=ErrorSchema, description="`unknown_community`")
     def get(self, community_id):
         """One community."""
         return service.get_community(community_id)
@@ -36,6 +38,7 @@ class CommunityById(MethodView):
     @roles_required("operator")
     @blp.arguments(schemas.CommunityPatchIn)
     @blp.response(200, schemas.CommunityOut)
+    @blp.alt_response(404, schema=ErrorSchema, description="`unknown_community`")
     def patch(self, changes, community_id):
         """Rename or move a community (operators)."""
         return service.update_community(current_user(), community_id, changes)

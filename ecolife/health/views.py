@@ -1,10 +1,21 @@
 """Liveness and readiness, for load balancers and orchestrators."""
+import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from ecolife.errors import ErrorSchema
 from ecolife.health import service
 
 blp = Blueprint("health", __name__, description="Service health")
+
+
+class NotReadyOut(ErrorSchema):
+    """The 503 of /readyz: the one error shape plus which dependency failed."""
+
+    checks = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.String(), required=True,
+        metadata={"description": "Each dependency: `ok` or `error: <exception>`"},
+    )
 
 
 @blp.route("/healthz")
@@ -18,6 +29,9 @@ class Health(MethodView):
 @blp.route("/readyz")
 class Ready(MethodView):
     @blp.response(200, service.ReadyOut)
+    @blp.alt_response(
+        503, schema=NotReadyOut, description="`not_ready`: the database or Redis does not answer"
+    )
     def get(self):
         """Readiness: 200 when the database and Redis answer, else 503 naming which failed."""
         return service.check_ready()

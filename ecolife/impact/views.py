@@ -4,6 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ecolife.auth.decorators import current_user, login_required, optional_user
+from ecolife.docs import optional_auth
 from ecolife.errors import ErrorSchema
 from ecolife.impact import schemas, service, stats
 
@@ -32,6 +33,7 @@ class ProgrammeImpact(MethodView):
 class ShopImpact(MethodView):
     @blp.response(200, schemas.IMPACT_DOC)
     @blp.alt_response(404, schema=ErrorSchema, description="`unknown_shop` (or not visible)")
+    @blp.doc(**optional_auth())
     def get(self, shop_id):
         """What scans at a shop avoided, by unit (shops the caller may see)."""
         return jsonify(service.shop_impact(optional_user(), shop_id))

@@ -4,6 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ecolife.auth.decorators import current_user, login_required, optional_user, roles_required
+from ecolife.docs import optional_auth
 from ecolife.errors import ErrorSchema
 from ecolife.idempotency import service as idempotency
 from ecolife.pagination import paginate
@@ -21,6 +22,10 @@ SETTLED = (
 class Rewards(MethodView):
     @blp.arguments(schemas.RewardQuery, location="query")
     @blp.response(200, schemas.RewardOut(many=True))
+    @blp.alt_response(
+        403, schema=ErrorSchema, description="`forbidden`: include=all, not an operator"
+    )
+    @blp.doc(**optional_auth())
     @blp.paginate(max_page_size=100)
     def get(self, query, pagination_parameters):
         """Rewards on sale now (in their window, shop approved), cheapest first; sold-out too."""
@@ -37,6 +42,9 @@ class Rewards(MethodView):
 @blp.route("/rewards/<int:reward_id>")
 class RewardById(MethodView):
     @blp.response(200, schemas.RewardOut)
+    @blp.alt_response(404, schema=ErrorSchema, description="`unknown_reward`: missing, or not "
+                      "on sale and the caller is not an operator")
+    @blp.doc(**optional_auth())
     def get(self, reward_id):
         """One reward; one not on sale is 404 unknown_reward except to operators."""
         return service.get_reward(optional_user(), reward_id)
@@ -51,6 +59,7 @@ class RewardById(MethodView):
 
     @roles_required("operator")
     @blp.response(204)
+    @blp.alt_response(404, schema=ErrorSchema, description="`unknown_reward`")
     def delete(self, reward_id):
         """Archive a reward (operators): no new redemptions; issued vouchers stay valid."""
         service.archive_reward(current_user(), reward_id)
@@ -92,6 +101,10 @@ class MyRedemptions(MethodView):
 class RedemptionById(MethodView):
     @login_required
     @blp.response(200, schemas.RedemptionOut)
+    @blp.alt_response(
+        404, schema=ErrorSchema, description="`unknown_voucher`: missing, or not the caller's "
+        "(operators see every voucher)"
+    )
     def get(self, redemption_id):
         """One voucher: its owner's or any to an operator; 404 unknown_voucher to anyone else."""
         return redemptions.get_redemption(current_user(), redemption_id)

@@ -21,6 +21,21 @@ REFUSALS = {
     "limit for the action reached); `retry_after` in the body and the Retry-After header",
 }
 
+# ScanIn's cross-field rules (its @validates_schema), in the document: a body is required,
+# with exactly one of token and url.
+SCAN_BODY = {
+    "description": "Exactly one of `token` and `url`; `latitude` and `longitude` together or "
+    "not at all. Anything else (`{}` included) is a 422 `validation_error`.",
+    "content": {
+        "application/json": {
+            "schema": {
+                "allOf": [schemas.ScanIn],
+                "oneOf": [{"required": ["token"]}, {"required": ["url"]}],
+            }
+        }
+    },
+}
+
 
 @blp.route("/scans")
 class Scans(MethodView):
@@ -28,6 +43,7 @@ class Scans(MethodView):
     @roles_required("resident", load_user=False)
     @idempotency.idempotent
     @blp.arguments(schemas.ScanIn)
+    @blp.doc(requestBody=SCAN_BODY)
     @blp.response(201, schemas.ScanCreatedOut)
     @blp.alt_response(403, schema=ErrorSchema, description=REFUSALS[403])
     @blp.alt_response(404, schema=ErrorSchema, description=REFUSALS[404])

@@ -3,6 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ecolife.auth.decorators import current_user, optional_user, roles_required
+from ecolife.docs import optional_auth
 from ecolife.errors import ErrorSchema
 from ecolife.shops import schemas, service
 
@@ -17,7 +18,7 @@ HIDDEN = "`unknown_shop`: no such shop, or one the caller may not see or manage"
 class Shops(MethodView):
     @blp.arguments(schemas.ShopQuery, location="query")
     @blp.response(200, schemas.ShopOut(many=True))
-    @blp.alt_response(401, schema=ErrorSchema, description="`unauthorized`: mine=true, no token")
+    @blp.doc(**optional_auth(also="`unauthorized` too for mine=true without a token"))
     @blp.paginate(max_page_size=100)
     def get(self, filters, pagination_parameters):
         """List approved shops (and the caller's own; operators: all), nearest first with near."""
@@ -35,6 +36,7 @@ class Shops(MethodView):
 class ShopById(MethodView):
     @blp.response(200, schemas.ShopOut)
     @blp.alt_response(404, schema=ErrorSchema, description=HIDDEN)
+    @blp.doc(**optional_auth())
     def get(self, shop_id):
         """One shop; a pending or suspended one is 404 except to its owner and operators."""
         return service.get_shop(optional_user(), shop_id)
