@@ -27,24 +27,38 @@ def _database_url(url):
     return url
 
 
-def _keys(spec):
+# A key entry's secret that stands for the key derived from SECRET_KEY, the one used while the
+# variable is unset: "1:<new secret>,0:derived" signs with the new key and keeps verifying
+# what the derived one signed (printed stickers). Only under the derived key's own kid.
+DERIVED = "derived"
+
+
+def _keys(spec, derived_kid):
     """Parse ``"kid1:secret1,kid0:secret0"``; the first key signs, all verify."""
     if not spec:
         return None
     keys = {}
     for part in spec.split(","):
         kid, _, secret = part.strip().partition(":")
-        if not kid or len(secret) < MIN_SECRET_LENGTH:
+        if secret == DERIVED and kid != derived_kid:
+            raise ValueError(f'"{DERIVED}" is the key of kid "{derived_kid}" only')
+        if not kid or (secret != DERIVED and len(secret) < MIN_SECRET_LENGTH):
             raise ValueError(
                 f"key entries are kid:secret with a secret of {MIN_SECRET_LENGTH}+ characters"
+                f' (or kid {derived_kid}:{DERIVED})'
             )
         keys[kid] = secret
     return keys
 
 
+def _jwt_keys(spec):
+    """JWT_KEYS; the derived key's kid is "k0"."""
+    return _keys(spec, "k0")
+
+
 def _qr_keys(spec):
     """Like _keys; QR key ids are "0".."255", one byte in a printed token."""
-    keys = _keys(spec)
+    keys = _keys(spec, "0")
     if keys and any(kid not in {str(n) for n in range(256)} for kid in keys):
         raise ValueError('QR_KEYS key ids are the numbers "0" to "255"')
     return keys
@@ -56,7 +70,7 @@ class Config:
     TESTING = False
 
     SECRET_KEY = os.environ.get("SECRET_KEY")  # None: generated once into instance/
-    JWT_KEYS = _keys(os.environ.get("JWT_KEYS"))  # None: one key derived from SECRET_KEY
+    JWT_KEYS = _jwt_keys(os.environ.get("JWT_KEYS"))  # None: one key derived from SECRET_KEY
     # Keys signing static QR codes; kids are "0".."255" (one byte in the token).
     QR_KEYS = _qr_keys(os.environ.get("QR_KEYS"))  # None: one key derived from SECRET_KEY
     JWT_ISSUER = os.environ.get("JWT_ISSUER", "ecolife")

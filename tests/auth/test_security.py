@@ -189,3 +189,23 @@ def test_qr_key_ids_must_fit_in_a_byte():
     assert _qr_keys("7:" + "x" * 40) == {"7": "x" * 40}
     with pytest.raises(ValueError):
         _qr_keys("k1:" + "x" * 40)
+
+
+def test_the_derived_key_can_be_named_only_under_its_own_kid():
+    from config import _jwt_keys, _qr_keys
+
+    assert _qr_keys("1:" + "x" * 40 + ",0:derived") == {"1": "x" * 40, "0": "derived"}
+    assert _jwt_keys("k1:" + "x" * 40 + ",k0:derived")["k0"] == "derived"
+    for parse, spec in ((_qr_keys, "5:derived"), (_jwt_keys, "k1:derived"), (_qr_keys, "0:short")):
+        with pytest.raises(ValueError):
+            parse(spec)
+
+
+def test_moving_to_configured_jwt_keys_keeps_the_derived_one_verifying(app, client, monkeypatch):
+    user = make_user()
+    old = sign(claims_for(user))  # the derived key, k0
+    monkeypatch.setitem(app.config, "JWT_KEYS", {"k1": "n" * 43, "k0": "derived"})
+    issued = token(user)
+    assert jwt.get_unverified_header(issued)["kid"] == "k1"
+    assert get_me(client, issued).status_code == 200
+    assert get_me(client, old).status_code == 200

@@ -204,6 +204,20 @@ def test_suspension_pauses_codes_and_approval_restores_them(client, people, shop
     assert service.landing(token)["shop_status_active"] is True
 
 
+def test_printed_codes_survive_the_move_to_configured_keys(app, client, people, shop,
+                                                           monkeypatch):
+    """QR_KEYS="1:<new>,0:derived": new codes are signed with the new key, and stickers
+    printed under the key derived from SECRET_KEY keep scanning."""
+    code = make_code(shop)
+    token = service.current_token(code)
+    monkeypatch.setitem(app.config, "QR_KEYS", {"1": "n" * 32, "0": "derived"})
+    assert service.resolve_token(token).id == code.id
+    owner = auth(people["owner"])
+    assert client.get(codes_url(shop, code.id), headers=owner).get_json()["url"] == BASE + token
+    made = client.post(codes_url(shop), json={"action": "no_straw"}, headers=owner).get_json()
+    assert tokens.parse(made["url"].removeprefix(BASE)).kid == "1"
+
+
 def test_retired_signing_key(app, client, people, shop, monkeypatch):
     """Stickers signed with a kid that is no longer configured stop resolving and printing."""
     code = make_code(shop)
