@@ -174,12 +174,22 @@ def require_json_body():
 
     webargs reads a form or text body as no JSON at all, so without this a request with the
     wrong Content-Type would run as if it had sent nothing: fields silently ignored, which
-    API.md forbids. An empty body needs no type (``POST /shops/1/approve``).
+    API.md forbids. An empty body needs no type (``POST /shops/1/approve``), chunked or not.
+    An unknown URL or method keeps its own 404 / 405.
     """
-    if request.method not in BODY_METHODS or request.is_json:
+    if request.method not in BODY_METHODS or request.is_json or request.routing_exception:
         return
-    if request.content_length or request.headers.get("Transfer-Encoding"):
+    # A chunked body has no length to look at: read it (MAX_CONTENT_LENGTH bounds that).
+    if request.content_length or (request.content_length is None and request.get_data(cache=True)):
         raise UnsupportedMediaType()
+
+
+def _raised_in_json(exc):
+    """Whether the innermost Python frame of ``exc`` is the standard library's json."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_globals.get("__name__", "").startswith("json")
 
 
 def register_error_handlers(app):
@@ -217,7 +227,10 @@ def register_error_handlers(app):
     @app.errorhandler(RecursionError)
     def handle_too_deep(exc):
         # JSON nested thousands deep overflows the parser, which raises RecursionError, not
-        # the ValueError Flask turns into a 400: the client's body, not a crash.
+        # the ValueError Flask turns into a 400: the client's body, not a crash. Only when
+        # the json module raised it; a recursion anywhere else is a bug of ours.
+        if not _raised_in_json(exc):
+            return handle_unexpected(exc)
         db.session.rollback()
         log.warning("request too deeply nested: %s %s", request.method, request.path)
         return error_response(400, "bad_request", "The request body is nested too deeply.")

@@ -1,4 +1,6 @@
 """Bodies the service cannot read as JSON are refused before any view runs, and write nothing."""
+import io
+
 import pytest
 from sqlalchemy import select
 
@@ -50,4 +52,40 @@ def test_json_nested_too_deep_with_an_idempotency_key_is_a_400(client):
                            content_type="application/json",
                            headers=auth(resident, **{"Idempotency-Key": "deep"}))
     assert_error(response, 400, "bad_request")
-    assert User.query.count() == 1
+
+
+def chunked(body):
+    """A chunked upload, as a server that de-chunks it (gunicorn) hands it to the app."""
+    return {"input_stream": io.BytesIO(body), "headers": {"Transfer-Encoding": "chunked"},
+            "environ_overrides": {"wsgi.input_terminated": True}}
+
+
+def test_an_empty_chunked_body_needs_no_type_either(client):
+    operator, shop = make_user("operator"), make_shop(status="pending")
+    request = chunked(b"")
+    request["headers"] |= auth(operator)
+    response = client.post(f"/api/v1/shops/{shop.id}/approve", **request)
+    assert response.status_code == 200 and response.get_json()["status"] == "approved"
+
+
+def test_a_chunked_text_body_is_415(client):
+    user = make_user(display_name="Somchai")
+    request = chunked(b"display_name=Mallory")
+    request["headers"] |= auth(user) | {"Content-Type": "text/plain"}
+    assert_error(client.patch("/api/v1/me", **request), 415, "unsupported_media_type")
+
+
+def test_an_unknown_url_stays_a_404_whatever_its_body(client):
+    response = client.post("/api/v1/nope", data="hello", content_type="text/plain")
+    assert_error(response, 404, "not_found")
+
+
+def test_a_recursion_of_our_own_is_a_500_not_the_clients_fault(client, monkeypatch):
+    from ecolife.actions import service
+
+    def runaway(*args, **kwargs):
+        return runaway(*args, **kwargs)
+
+    monkeypatch.setattr(service, "get_action", runaway)
+    response = client.get("/api/v1/actions/no_straw")
+    assert_error(response, 500, "internal_error")

@@ -169,10 +169,13 @@ def _remember_refusal(context, refusal):
     try:
         # The caller's row: the work's own lock when they move their own points; for an
         # operator's adjustment the unique (user, key) constraint stands behind it.
-        lock_user(context.user_id, context)
+        caller = lock_user(context.user_id, context)
     except Replay as replay:
         db.session.rollback()
         return replay.row
+    if caller is None:  # the caller's account is gone: no key can belong to it
+        db.session.rollback()
+        return None
     context.store(refusal.status, error_body(refusal.status, refusal.error, refusal.message,
                                              **refusal.extra))
     db.session.commit()

@@ -14,21 +14,23 @@ BIDI_CONTROLS = frozenset(
 
 
 def clean_display_name(value):
-    """``value`` in NFC, or ValidationError if it is unfit to show to other users.
+    """``value`` as sent, or ValidationError if it is unfit to show to other users.
+
+    Not normalised: API.md has Thai text round-trip unchanged, and NFC would reorder a
+    tone mark typed before its vowel.
 
     Refused: control characters (category Cc: NUL, newlines, escapes), bidi controls, and
     names with nothing visible (only whitespace and format characters such as U+200B).
     Format characters inside a name stay: U+200D joins emoji sequences (a farmer is
     woman, U+200D, rice).
     """
-    name = unicodedata.normalize("NFC", value)
-    if any(unicodedata.category(ch) == "Cc" for ch in name):
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
         raise ma.ValidationError("Must not contain control characters.")
-    if any(ch in BIDI_CONTROLS for ch in name):
+    if any(ch in BIDI_CONTROLS for ch in value):
         raise ma.ValidationError("Must not contain bidirectional control characters.")
-    if all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in name):
+    if all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in value):
         raise ma.ValidationError("Must not be blank.")
-    return name
+    return value
 
 
 class DisplayName(ma.fields.String):

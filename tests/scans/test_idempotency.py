@@ -194,3 +194,14 @@ def test_a_body_that_fails_validation_keeps_nothing(client):
     assert_error(invalid, 422, "validation_error")
     assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
     assert scan(client, resident, code, headers=keyed("k-fix")).status_code == 201
+
+
+def test_a_refusal_for_a_caller_who_is_gone_keeps_nothing(client):
+    # No account, no key to keep: the refusal stands as it is (not a 409 from the key's FK).
+    resident = make_user()
+    headers = auth(resident, **keyed("k-gone"))
+    db.session.delete(resident)
+    db.session.commit()
+    response = client.post("/api/v1/scans", json={"token": "A" * 24}, headers=headers)
+    assert_error(response, 404, "unknown_code")
+    assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
