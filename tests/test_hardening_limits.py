@@ -154,7 +154,10 @@ def test_fulfil_documents_its_429(client):
     assert "429" in spec["paths"]["/api/v1/auth/refresh"]["post"]["responses"]
 
 
-def test_login_per_account_has_an_hourly_tier(client, clock):
+def test_login_per_account_has_an_hourly_tier(client, clock, limiter_storage_at):
+    # On a storage of its own: a Redis answering slowly under a loaded suite would switch
+    # the limiter to its in-memory fallback (and back) midway, splitting the count.
+    limiter_storage_at("memory://")
     make_user(email="slow@example.org")
     for minute in range(6):  # 5 a minute, under the per-minute tier: 30 in six minutes
         clock.offset = 61 * minute
