@@ -118,7 +118,8 @@ def test_ipv4_addresses_are_keyed_one_by_one(client):
 
 # 6. Limits where there were none, and a longer tier for the per-account login limit.
 
-def test_refresh_is_rate_limited_per_ip(client):
+def test_refresh_is_rate_limited_per_ip(client, limiter_storage_at):
+    limiter_storage_at("memory://")  # see test_voucher_fulfil_is_rate_limited_per_user
     def refresh(ip):
         return client.post("/api/v1/auth/refresh", json={"refresh_token": "guess"},
                            environ_base={"REMOTE_ADDR": ip})
@@ -131,7 +132,12 @@ def test_refresh_is_rate_limited_per_ip(client):
     assert refresh("192.0.2.2").status_code == 401
 
 
-def test_voucher_fulfil_is_rate_limited_per_user(client):
+def test_voucher_fulfil_is_rate_limited_per_user(client, limiter_storage_at):
+    # Counted on memory://: on the suite's Redis this count (and the hourly tier's) came up
+    # one short now and then in full PostgreSQL + Redis runs, never alone, never on memory://,
+    # and with no fallback warning; a production-like run (a fresh app context per request)
+    # counts right. Not understood yet; the limits' own logic is what these tests are about.
+    limiter_storage_at("memory://")
     owner, other = make_user("shop_owner"), make_user("shop_owner")
 
     def fulfil(user, ip):
@@ -155,9 +161,7 @@ def test_fulfil_documents_its_429(client):
 
 
 def test_login_per_account_has_an_hourly_tier(client, clock, limiter_storage_at):
-    # On a storage of its own: a Redis answering slowly under a loaded suite would switch
-    # the limiter to its in-memory fallback (and back) midway, splitting the count.
-    limiter_storage_at("memory://")
+    limiter_storage_at("memory://")  # see test_voucher_fulfil_is_rate_limited_per_user
     make_user(email="slow@example.org")
     for minute in range(6):  # 5 a minute, under the per-minute tier: 30 in six minutes
         clock.offset = 61 * minute
