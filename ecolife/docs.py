@@ -40,6 +40,7 @@ def register_docs(app, api):
         return send_from_directory(str(swagger_ui_path), filename, max_age=86400)
 
     _pagination_header_is_json(api.spec.components)
+    _default_error_names_the_common_refusals(api.spec.components)
     schemas = api.spec.components.schemas
     # Every operation can fail with the one error shape; say so in the document.
     for operations in api.spec._paths.values():
@@ -47,6 +48,22 @@ def register_docs(app, api):
             if isinstance(operation, dict) and "responses" in operation:
                 operation["responses"].setdefault("default", DEFAULT_ERROR)
                 _optional_body_if_all_fields_are(operation, schemas)
+
+
+COMMON_REFUSALS = (
+    "Any other refusal, in the one error shape: 400 `bad_request` (malformed or too deeply "
+    "nested JSON), 413 `payload_too_large`, 415 `unsupported_media_type` (a body that is not "
+    "JSON), 500 `internal_error`, 503 `unavailable` (the database briefly unreachable; "
+    "Retry-After)."
+)
+
+
+def _default_error_names_the_common_refusals(components):
+    """What any operation may answer besides its own documented statuses."""
+    for store in (components.responses, components.responses_lazy):
+        response = store.get("DEFAULT_ERROR")
+        if response is not None:
+            response["description"] = COMMON_REFUSALS
 
 
 def _pagination_header_is_json(components):

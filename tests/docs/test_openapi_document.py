@@ -186,3 +186,10 @@ def test_register_body_says_email_or_phone(client, spec):
     assert assert_error(response, 422, "validation_error")["errors"]["email"]
     description = operation(spec, "post", "/auth/register")["requestBody"]["description"]
     assert "`email`" in description and "`phone`" in description and "required" in description
+
+
+def test_the_default_error_names_the_refusals_any_operation_may_give(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    description = spec["components"]["responses"]["DEFAULT_ERROR"]["description"]
+    for code in ("bad_request", "payload_too_large", "unsupported_media_type", "unavailable"):
+        assert f"`{code}`" in description
