@@ -3,29 +3,6 @@ from flask import redirect, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
 DEFAULT_ERROR = {"$ref": "#/components/responses/DEFAULT_ERROR"}
-ERROR = {"$ref": "#/components/schemas/Error"}
-BEARER_SCHEME = "bearerAuth"  # the name auth/decorators.py gives the bearer scheme
-INVALID_TOKEN = (
-    "`invalid_token` (a bad or expired bearer token) or `unauthorized` (an Authorization "
-    "header that is not a bearer token): a token that is sent is checked, and a bad one is "
-    "refused, not treated as anonymous"
-)
-
-
-def optional_auth(also=None):
-    """``@blp.doc(**optional_auth())`` on a view that serves anyone but reads a token if sent.
-
-    ``optional_user()`` authenticates whenever an Authorization header is present, so the
-    operation takes no auth or a bearer token (``security: [{}, bearer]``) and can be a 401.
-    ``also`` adds the view's own reasons for a 401.
-    """
-    description = INVALID_TOKEN + ("; " + also if also else "")
-    return {
-        "security": [{}, {BEARER_SCHEME: []}],
-        "responses": {
-            "401": {"description": description, "content": {"application/json": {"schema": ERROR}}}
-        },
-    }
 
 
 def register_docs(app, api):

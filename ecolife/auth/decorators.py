@@ -25,6 +25,22 @@ def _error_doc(description):
 UNAUTHORIZED = _error_doc("`unauthorized` (no bearer token) or `invalid_token`")
 FORBIDDEN = _error_doc("`forbidden`: the caller's role may not do this")
 RATE_LIMITED = _error_doc("`rate_limited`: too many requests by this user, with Retry-After")
+INVALID_TOKEN = (
+    "`invalid_token` (a bad or expired bearer token) or `unauthorized` (an Authorization "
+    "header that is not a bearer token): a token that is sent is checked, and a bad one is "
+    "refused, not treated as anonymous"
+)
+
+
+def optional_auth(also=None):
+    """``@blp.doc(**optional_auth())`` on a view that serves anyone but reads a token if sent.
+
+    ``optional_user()`` authenticates whenever an Authorization header is present, so the
+    operation takes no auth or a bearer token (``security: [{}, bearer]``) and can be a 401.
+    ``also`` adds the view's own reasons for a 401.
+    """
+    description = INVALID_TOKEN + ("; " + also if also else "")
+    return {"security": [{}, *BEARER], "responses": {"401": _error_doc(description)}}
 
 
 def _token_claims():

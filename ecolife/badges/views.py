@@ -2,9 +2,10 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ecolife.auth.decorators import current_user, login_required, optional_user, roles_required
+from ecolife.auth.decorators import (
+    current_user, login_required, optional_auth, optional_user, roles_required,
+)
 from ecolife.badges import schemas, service
-from ecolife.docs import optional_auth
 from ecolife.errors import ErrorSchema
 from ecolife.pagination import paginate
 

@@ -3,8 +3,7 @@ from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ecolife.auth.decorators import current_user, login_required, optional_user
-from ecolife.docs import optional_auth
+from ecolife.auth.decorators import current_user, login_required, optional_auth, optional_user
 from ecolife.errors import ErrorSchema
 from ecolife.impact import schemas, service, stats
 

@@ -3,8 +3,9 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ecolife.auth.decorators import current_user, login_required, optional_user, roles_required
-from ecolife.docs import optional_auth
+from ecolife.auth.decorators import (
+    current_user, login_required, optional_auth, optional_user, roles_required,
+)
 from ecolife.errors import ErrorSchema
 from ecolife.idempotency import service as idempotency
 from ecolife.pagination import paginate

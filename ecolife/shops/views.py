@@ -2,8 +2,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ecolife.auth.decorators import current_user, optional_user, roles_required
-from ecolife.docs import optional_auth
+from ecolife.auth.decorators import current_user, optional_auth, optional_user, roles_required
 from ecolife.errors import ErrorSchema
 from ecolife.shops import schemas, service
 
