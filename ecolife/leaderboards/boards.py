@@ -47,12 +47,18 @@ local user, delta, tie = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local n, maxp, nc = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local span = 4294967296
 for i = 1, n do
-  local pts = delta
+  local pts, t = delta, tie
   local old = redis.call('ZSCORE', KEYS[i], user)
-  if old then pts = pts + math.floor(tonumber(old) / span) end
+  if old then
+    old = tonumber(old)
+    pts = pts + math.floor(old / span)
+    -- Credits may arrive out of order (each is published after its own commit): the total
+    -- was reached at the latest credit's time, the smaller tie value.
+    t = math.min(tie, old % span)
+  end
   if pts > maxp then pts = maxp end
   -- %.0f: Lua's default number-to-string keeps only 14 digits, the score needs 16
-  redis.call('ZADD', KEYS[i], string.format('%.0f', pts * span + tie), user)
+  redis.call('ZADD', KEYS[i], string.format('%.0f', pts * span + t), user)
 end
 for i = n + 1, #KEYS do
   for j = 1, nc do redis.call('ZINCRBY', KEYS[i], delta, ARGV[6 + j]) end
@@ -246,8 +252,8 @@ def _replay(prefix: str, credits, now: datetime, tz: ZoneInfo):
             if expire_at and expire_at <= now_ts:
                 continue
             for key in user_keys:
-                held = users.setdefault(key, {}).setdefault(int(user_id), [0, 0])
-                held[0], held[1] = min(held[0] + points, MAX_POINTS), tie
+                held = users.setdefault(key, {}).setdefault(int(user_id), [0, tie])
+                held[0], held[1] = min(held[0] + points, MAX_POINTS), min(held[1], tie)
                 expiry[key] = expire_at
             for c in community_ids:
                 board_totals = totals.setdefault(totals_key, {})

@@ -107,6 +107,15 @@ def test_equal_points_rank_whoever_got_there_first(r, prefix, write):
     assert top(r, prefix, "all", t0) == expected
 
 
+def test_a_late_published_older_credit_keeps_the_later_time(r, prefix, write):
+    # Each scan publishes after its own commit, so user 1's credits can reach Redis out of
+    # order; user 1 still reached 10 points after user 2 did.
+    t0 = MONDAY + timedelta(hours=1)
+    s = timedelta(seconds=1)
+    write([(2, 10, t0 + 5 * s, []), (1, 5, t0 + 10 * s, []), (1, 5, t0, [])])
+    assert top(r, prefix, "week", t0) == [(1, 2, 10), (2, 1, 10)]
+
+
 def test_caller_outside_top_n_still_gets_rank(r, prefix, write):
     at = MONDAY + timedelta(hours=2)
     write([(user, 31 - user, at, VILLAGE_A) for user in range(1, 31)])
