@@ -286,7 +286,7 @@ def main():
 
             from ecolife.extensions import db
             from ecolife.points.models import LedgerEntry
-            from ecolife.points.service import verify
+            from ecolife.points.verification import verify
 
             problems = verify()
             credits = db.session.scalar(select(func.count()).select_from(LedgerEntry))

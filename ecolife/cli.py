@@ -62,7 +62,7 @@ def seed_demo():
 @click.command("verify-ledger")
 def verify_ledger():
     """Check that every account's ledger sums to its balance; exit 1 if not."""
-    from ecolife.points.service import verify
+    from ecolife.points.verification import verify
 
     problems = verify()
     for problem in problems:

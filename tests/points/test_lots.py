@@ -1,13 +1,16 @@
 """Lots: soonest-expiring spent first, expiry of what remains, refunds, and verify-ledger."""
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import text
 
 from ecolife.extensions import db
 from ecolife.points import service
-from ecolife.points.service import InsufficientPoints, expire_due, verify
+from ecolife.points.service import InsufficientPoints, expire_due
+from ecolife.points.verification import verify
 from ecolife.users.models import User
+from tests.conftest import backend
 from tests.factories import auth, make_user
 from tests.points.helpers import credit_at, debit_at, ledger, remaining
 
@@ -149,6 +152,42 @@ def test_verify_ledger_finds_what_is_wrong_and_exits_non_zero(app, corruption, m
         db.session.execute(text(undo), {"u": user.id})
         db.session.commit()
     assert verify() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(backend() != "postgresql", reason="needs PostgreSQL")
+def test_verify_ledger_reports_nothing_while_points_move(app):
+    # Separate statements each saw their own moment: a credit committed between them showed
+    # as a mismatch. The check is one snapshot, however busy the accounts are.
+    import threading
+
+    users = [make_user() for _ in range(4)]
+    for user in users:
+        credit_at(user, 100, T0)
+    stop, errors = threading.Event(), []
+
+    def move(user):  # a plain id: the test's session objects stay in the test's thread
+        with app.app_context():
+            try:
+                while not stop.is_set():
+                    credit_at(user, 3, T0 + DAY)
+                    debit_at(user, 2, T0 + DAY)
+            except Exception as exc:  # reported below, not swallowed
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=move, args=(SimpleNamespace(id=user.id),))
+               for user in users]
+    for thread in threads:
+        thread.start()
+    try:
+        runs = [verify() for _ in range(40)]
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert errors == []
+    assert [problems for problems in runs if problems] == []
+    assert sum(fresh(user).balance for user in users) > 400  # the points did move
 
 
 def test_points_past_their_date_cannot_be_spent_before_the_expiry_job_runs(app):

@@ -2,7 +2,7 @@
 import pytest
 
 from ecolife.extensions import db
-from ecolife.points.service import verify
+from ecolife.points.verification import verify
 
 
 @pytest.fixture(autouse=True)

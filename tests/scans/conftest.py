@@ -5,7 +5,7 @@ import pytest
 
 from ecolife import timeutil
 from ecolife.extensions import db
-from ecolife.points.service import verify
+from ecolife.points.verification import verify
 
 BANGKOK = timeutil.ZoneInfo("Asia/Bangkok")
 
