@@ -103,6 +103,13 @@ class ErrorSchema(ma.Schema):
     retry_after = ma.fields.Integer(metadata={"description": "Seconds to wait (429 only)"})
 
 
+class NoBodyIn(ma.Schema):
+    """The body of a call that takes none: anything sent is a 422, never silently ignored."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
 def error_body(status, error, message, **extra):
     """The one JSON error shape, as a dict."""
     return {

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 
 from ecolife.auth.decorators import current_user, roles_required
 from ecolife.codes import images, schemas, service
-from ecolife.errors import ErrorSchema
+from ecolife.errors import ErrorSchema, NoBodyIn
 
 blp = Blueprint("codes", __name__, url_prefix="/shops", description="QR codes of a shop",
                 template_folder="templates")
@@ -71,9 +71,10 @@ class CodeById(MethodView):
         return service.get_code(current_user(), shop_id, code_id)
 
     @roles_required(*MANAGERS)
+    @blp.arguments(NoBodyIn, required=False)
     @blp.response(204)
     @blp.alt_response(404, schema=ErrorSchema, description=HIDDEN)
-    def delete(self, shop_id, code_id):
+    def delete(self, _empty, shop_id, code_id):
         """Revoke a code for good; deleting a revoked code again is also 204."""
         service.revoke_code(current_user(), shop_id, code_id)
 

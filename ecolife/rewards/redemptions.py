@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ecolife.audit.service import record as audit
+from ecolife.codes.service import ShopNotActive
 from ecolife.codes.images import qr_png
 from ecolife.errors import Conflict, Forbidden, Invalid, NotFound
 from ecolife.extensions import db
@@ -159,6 +160,10 @@ def _fulfilling_shop(actor, reward, shop_id):
     elif shop_id is not None and db.session.get(Shop, shop_id) is None:
         raise Invalid("shop_id", "No such shop.")
     if actor.role == "operator":
+        # A voucher is used at a shop taking part: an operator may not record a pending or
+        # suspended one (an owner's shop must be approved below).
+        if shop_id is not None and db.session.get(Shop, shop_id).status != "approved":
+            raise ShopNotActive()
         return shop_id
     # An owner fulfils at one of their approved shops: the reward's, or any when it has none.
     eligible = select(Shop.id).where(Shop.owner_id == actor.id, Shop.status == "approved")
@@ -210,14 +215,15 @@ def fulfil_voucher(actor, voucher_code, shop_id=None):
     return redemption
 
 
-def _release(redemption, status, now, **values):
-    """issued -> ``status``, points back, stock back; False if it was no longer issued.
+def _release(redemption, status, now, *conditions, **values):
+    """issued -> ``status``, points back, stock back; False if it was no longer issued (or a
+    further condition on the row failed).
 
     The caller holds the owner's lock.
     """
     done = db.session.execute(
         update(Redemption)
-        .where(Redemption.id == redemption.id, Redemption.status == "issued")
+        .where(Redemption.id == redemption.id, Redemption.status == "issued", *conditions)
         .values(status=status, **values)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -243,7 +249,10 @@ def cancel_redemption(actor, redemption_id, idem=None):
     now = utcnow()
     redemption = get_redemption(actor, redemption_id)
     lock_user(redemption.user_id, idem)
-    if not _release(redemption, "cancelled", now, cancelled_at=now, cancelled_by=actor.id):
+    # Past its date a voucher is no longer cancelled but expired, by expire-vouchers, with the
+    # same refund: as a fulfil, a cancel then answers voucher_not_valid.
+    if not _release(redemption, "cancelled", now, Redemption.expires_at > now,
+                    cancelled_at=now, cancelled_by=actor.id):
         _refuse_settled(redemption)
     if actor.role == "operator":
         audit(actor, "redemption.cancel", redemption, {"user_id": redemption.user_id})

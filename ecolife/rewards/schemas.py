@@ -149,19 +149,13 @@ class RedemptionQuery(ma.Schema):
     status = ma.fields.String(validate=validate.OneOf(REDEMPTION_STATUSES))
 
 
-class CancelIn(ma.Schema):
-    """No fields: a cancel needs no body, and anything sent is refused (422)."""
-
-    class Meta:
-        unknown = ma.RAISE
-
-
 class FulfilIn(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
     shop_id = ma.fields.Integer(
         strict=True,
+        allow_none=True,  # null = not said, as a reward's shop_id null is "any shop"
         metadata={
             "description": "Which of your shops fulfils it; needed only when you own more "
             "than one shop where the voucher is valid"

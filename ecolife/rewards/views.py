@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from ecolife.auth.decorators import (
     current_user, login_required, optional_auth, optional_user, roles_required,
 )
-from ecolife.errors import ErrorSchema
+from ecolife.errors import ErrorSchema, NoBodyIn
 from ecolife.idempotency import service as idempotency
 from ecolife.pagination import paginate
 from ecolife.rewards import redemptions, schemas, service
@@ -59,9 +59,10 @@ class RewardById(MethodView):
         return service.update_reward(current_user(), reward_id, changes)
 
     @roles_required("operator")
+    @blp.arguments(NoBodyIn, required=False)
     @blp.response(204)
     @blp.alt_response(404, schema=ErrorSchema, description="`unknown_reward`")
-    def delete(self, reward_id):
+    def delete(self, _empty, reward_id):
         """Archive a reward (operators): no new redemptions; issued vouchers stay valid."""
         service.archive_reward(current_user(), reward_id)
 
@@ -133,7 +134,7 @@ class RedemptionQr(MethodView):
 class RedemptionCancel(MethodView):
     @login_required
     @idempotency.idempotent
-    @blp.arguments(schemas.CancelIn, required=False)
+    @blp.arguments(NoBodyIn, required=False)
     @blp.response(200, schemas.RedemptionOut)
     @blp.alt_response(404, schema=ErrorSchema, description="`unknown_voucher`: not yours")
     @blp.alt_response(409, schema=ErrorSchema, description=SETTLED + ", or " + IDEMPOTENCY)
@@ -150,7 +151,8 @@ class VoucherFulfil(MethodView):
     @blp.arguments(schemas.FulfilIn, required=False)
     @blp.response(200, schemas.RedemptionOut)
     @blp.alt_response(
-        403, schema=ErrorSchema, description="`forbidden`: not a shop owner where it is valid"
+        403, schema=ErrorSchema, description="`forbidden`: not a shop owner where it is valid; "
+        "`shop_not_active`: an operator names a shop (or the reward's) that is pending or suspended"
     )
     @blp.alt_response(404, schema=ErrorSchema, description="`unknown_voucher`")
     @blp.alt_response(409, schema=ErrorSchema, description=SETTLED)

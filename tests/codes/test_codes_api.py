@@ -181,6 +181,14 @@ def test_revocation_is_permanent(client, people, shop):
     assert [(e.actor_id, e.target_id) for e in entries] == [(people["owner"].id, str(code.id))]
 
 
+def test_revoking_refuses_a_body_with_fields(client, people, shop):
+    code = make_code(shop)
+    response = client.delete(codes_url(shop, code.id), json={"reason": "lost"},
+                             headers=auth(people["owner"]))
+    assert_error(response, 422, "validation_error")
+    db.session.expire_all()
+    assert db.session.get(QrCode, code.id).active is True
+
 def test_list_filters_on_active(client, people, shop):
     live, dead = make_code(shop), make_code(shop, "no_straw")
     owner = auth(people["owner"])

@@ -228,6 +228,14 @@ def test_new_stock_keeps_the_vouchers_already_handed_out(client):
     assert audit_actions(reward.id) == ["reward.update"] * 4
 
 
+def test_archiving_refuses_a_body_with_fields(client):
+    operator, reward = make_user("operator"), make_reward()
+    response = client.delete(f"{API}/rewards/{reward.id}", json={"hard_delete": True},
+                             headers=auth(operator))
+    assert_error(response, 422, "validation_error")
+    assert client.get(f"{API}/rewards/{reward.id}").status_code == 200
+
+
 def test_archiving_stops_redemptions_but_not_issued_vouchers(client):
     operator, resident, reward = make_user("operator"), make_user(), make_reward()
     give_points(resident, 100)

@@ -120,6 +120,26 @@ def test_an_operator_fulfils_and_it_is_audited(client):
     assert actions == ["redemption.fulfil", "redemption.fulfil"]
 
 
+def test_an_operator_cannot_record_a_fulfil_at_a_shop_not_taking_part(client):
+    operator = make_user("operator")
+    pending, shop = make_shop(status="pending"), make_shop()
+    _, anywhere = issue(client, make_reward(name="any"))
+    _, at_shop = issue(client, make_reward(shop_id=shop.id))
+    shop.status = "suspended"
+    db.session.commit()
+    assert_error(fulfil(client, operator, anywhere["voucher_code"], shop_id=pending.id), 403,
+                 "shop_not_active")
+    assert_error(fulfil(client, operator, at_shop["voucher_code"]), 403, "shop_not_active")
+    assert statuses() == {anywhere["id"]: "issued", at_shop["id"]: "issued"}
+
+
+def test_shop_id_null_means_not_said(client):
+    shop = make_shop()
+    _, voucher = issue(client, make_reward(shop_id=shop.id))
+    response = fulfil(client, owner_of(shop), voucher["voucher_code"], shop_id=None)
+    assert response.status_code == 200 and response.get_json()["shop_id"] == shop.id
+
+
 def test_unknown_or_malformed_codes_are_404(client):
     owner = owner_of(make_shop())
     for code in ("ABCDE-FGH23", "ABCDE", "0000000000", "ABCDE-FGH23-X"):
@@ -144,6 +164,18 @@ def test_cancelled_or_expired_vouchers_are_not_valid(client):
         assert_error(fulfil(client, owner_of(shop), voucher["voucher_code"]), 409,
                      "voucher_not_valid")
     assert statuses() == {cancelled["id"]: "cancelled", late["id"]: "issued"}
+
+
+@pytest.mark.parametrize("who", ["owner", "operator"])
+def test_a_voucher_past_its_date_is_not_cancelled_but_expired(client, who):
+    resident, voucher = issue(client, make_reward())
+    backdate(voucher["id"])
+    before = written()
+    actor = resident if who == "owner" else make_user("operator")
+    assert_error(cancel(client, actor, voucher["id"]), 409, "voucher_not_valid")
+    assert written() == before and balance(resident) == 70
+    assert expire_vouchers() == (1, 30)
+    assert statuses() == {voucher["id"]: "expired"} and balance(resident) == 100
 
 
 def test_a_cancel_refunds_the_points_with_their_expiry_and_restores_stock(client):
