@@ -2,6 +2,8 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from ecolife.fields import not_blank
+
 SLUG = validate.Regexp(
     r"^[a-z][a-z0-9_]{1,39}$", error="2-40 characters: a-z first, then a-z, 0-9 or _."
 )
@@ -13,8 +15,9 @@ class _ActionFields(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    name = ma.fields.String(validate=validate.Length(min=1, max=100))
-    name_th = ma.fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
+    name = ma.fields.String(validate=[validate.Length(min=1, max=100), not_blank])
+    name_th = ma.fields.String(allow_none=True,
+                               validate=[validate.Length(min=1, max=100), not_blank])
     points = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=10_000))
     impact_unit = ma.fields.String(validate=SLUG, metadata={"example": "plastic_bag"})
     impact_amount = ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=1_000))
@@ -25,15 +28,10 @@ class _ActionFields(ma.Schema):
     )
     active = ma.fields.Boolean(metadata={"description": "Inactive rules earn nothing"})
 
-    @ma.validates("name", "name_th")
-    def _not_blank(self, value, **_):
-        if value is not None and not value.strip():
-            raise ma.ValidationError("Must not be blank.")
-
 
 class ActionIn(_ActionFields):
     slug = ma.fields.String(required=True, validate=SLUG, metadata={"example": "no_plastic_bag"})
-    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=100), not_blank])
     points = ma.fields.Integer(
         required=True, strict=True, validate=validate.Range(min=1, max=10_000)
     )

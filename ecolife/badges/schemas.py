@@ -3,6 +3,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ecolife.badges import criteria
+from ecolife.fields import not_blank
 
 SLUG = validate.Regexp(r"^[a-z0-9_]{1,40}$", error="Lowercase letters, digits and _ (1-40).")
 
@@ -32,17 +33,12 @@ def _criteria_field(**kwargs):
                                    "example": {"type": "scan_count", "threshold": 10}}, **kwargs)
 
 
-def _not_blank(value):
-    if not value.strip():
-        raise ma.ValidationError("Must not be blank.")
-
-
 class BadgeIn(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
     slug = ma.fields.String(required=True, validate=SLUG)
-    name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=100), _not_blank])
+    name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=100), not_blank])
     description = ma.fields.String(load_default="", validate=validate.Length(max=2000))
     criteria = _criteria_field(required=True)
     active = StrictBoolean(load_default=True)
@@ -53,7 +49,7 @@ class BadgePatchIn(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    name = ma.fields.String(validate=[validate.Length(min=1, max=100), _not_blank])
+    name = ma.fields.String(validate=[validate.Length(min=1, max=100), not_blank])
     description = ma.fields.String(validate=validate.Length(max=2000))
     criteria = _criteria_field()
     active = StrictBoolean(metadata={"description": "false takes it out of the catalogue"})

@@ -3,13 +3,14 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ecolife.communities.models import KINDS
+from ecolife.fields import not_blank
 
 
 class CommunityIn(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=200), not_blank])
     kind = ma.fields.String(required=True, validate=validate.OneOf(KINDS))
     parent_id = ma.fields.Integer(load_default=None, strict=True)
 
@@ -18,7 +19,7 @@ class CommunityPatchIn(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    name = ma.fields.String(validate=validate.Length(min=1, max=200))
+    name = ma.fields.String(validate=[validate.Length(min=1, max=200), not_blank])
     parent_id = ma.fields.Integer(allow_none=True, strict=True)
 
 

@@ -2,6 +2,8 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from ecolife.fields import not_blank
+
 # An adjustment corrects a mistake; anything larger is not a correction (and keeps sums in range).
 MAX_ADJUSTMENT = 1_000_000
 
@@ -15,17 +17,12 @@ class AdjustmentIn(ma.Schema):
         validate=validate.Range(min=-MAX_ADJUSTMENT, max=MAX_ADJUSTMENT),
         metadata={"description": "Points to add (> 0) or take (< 0); never 0"},
     )
-    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = ma.fields.String(required=True, validate=[validate.Length(min=1, max=500), not_blank])
 
     @ma.validates("delta")
     def _not_zero(self, value, **_):
         if value == 0:
             raise ma.ValidationError("Must not be 0.")
-
-    @ma.validates("reason")
-    def _not_blank(self, value, **_):
-        if not value.strip():
-            raise ma.ValidationError("Must not be blank.")
 
 
 class LedgerEntryOut(ma.Schema):

@@ -2,9 +2,10 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from ecolife.fields import not_blank
 from ecolife.rewards.models import REDEMPTION_STATUSES
 
-NAME = validate.Length(min=1, max=200)
+NAME = [validate.Length(min=1, max=200), not_blank]
 COST = validate.Range(min=1, max=1_000_000)
 STOCK = validate.Range(min=0, max=1_000_000)
 STOCK_DOC = {
@@ -43,11 +44,6 @@ class RewardPatchIn(ma.Schema):
         validate=validate.Range(min=1, max=365),
         metadata={"description": "Days a new voucher stays valid (default 30)"},
     )
-
-    @ma.validates("name")
-    def _name(self, value, **_):
-        if not value.strip():
-            raise ma.ValidationError("Must not be blank.")
 
     @ma.validates_schema
     def _window(self, data, **_):

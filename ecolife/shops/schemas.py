@@ -3,6 +3,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ecolife.actions.schemas import SLUG
+from ecolife.fields import not_blank
 from ecolife.shops.models import STATUSES
 
 _LATITUDE = validate.Range(min=-90, max=90)
@@ -13,7 +14,7 @@ class _ShopFields(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    name = ma.fields.String(validate=validate.Length(min=1, max=200),
+    name = ma.fields.String(validate=[validate.Length(min=1, max=200), not_blank],
                             metadata={"example": "ร้านกาแฟป่าซาง"})
     address = ma.fields.String(allow_none=True, validate=validate.Length(max=500))
     latitude = ma.fields.Float(allow_none=True, validate=_LATITUDE)
@@ -26,14 +27,9 @@ class _ShopFields(ma.Schema):
     community_id = ma.fields.Integer(strict=True, allow_none=True,
                                      metadata={"description": "The community the shop is in"})
 
-    @ma.validates("name")
-    def _name(self, value, **_):
-        if not value.strip():
-            raise ma.ValidationError("Must not be blank.")
-
 
 class ShopIn(_ShopFields):
-    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200),
+    name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=200), not_blank],
                             metadata={"example": "ร้านกาแฟป่าซาง"})
 
 

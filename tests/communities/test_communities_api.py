@@ -90,3 +90,13 @@ def test_unknown_community_and_unknown_fields(client):
     assert_error(create(client, operator, name="x", kind="province", population=5), 422,
                  "validation_error")
     assert_error(create(client, operator, name="x", kind="city"), 422, "validation_error")
+
+
+def test_a_blank_name_is_refused(client):
+    operator, province = make_user("operator"), make_community("ลำพูน", "province")
+    body = assert_error(create(client, operator, name=" \t ", kind="province"), 422,
+                        "validation_error")
+    assert "name" in body["errors"]
+    response = client.patch(f"{URL}/{province.id}", json={"name": "   "}, headers=auth(operator))
+    assert "name" in assert_error(response, 422, "validation_error")["errors"]
+    assert client.get(f"{URL}/{province.id}").get_json()["name"] == province.name
