@@ -27,6 +27,16 @@ class Communities(MethodView):
         return service.create_community(current_user(), data)
 
 
+# A move reaches the stats at once (they roll up the current tree); the leaderboards keep
+# each credit where it was published, and moving the past is a rebuild of every board.
+MOVE = (
+    "A move (`parent_id`) counts at once in `/stats` and for the members' next credits. Points "
+    "already on the leaderboards stay on the boards of the old parents until "
+    "`flask --app wsgi rebuild-leaderboards` runs, which rebuilds every board on the "
+    "current tree."
+)
+
+
 @blp.route("/<int:community_id>")
 class CommunityById(MethodView):
     @blp.response(200, schemas.CommunityOut)
@@ -37,6 +47,7 @@ class CommunityById(MethodView):
 
     @roles_required("operator")
     @blp.arguments(schemas.CommunityPatchIn)
+    @blp.doc(description=MOVE)
     @blp.response(200, schemas.CommunityOut)
     @blp.alt_response(404, schema=ErrorSchema, description="`unknown_community`")
     def patch(self, changes, community_id):

@@ -121,7 +121,9 @@ def _earn_credits():
     """Every earn entry, oldest first, with the community chain its scan credited (streamed).
 
     The village is the one the resident belonged to when scanning (kept on the scan), so a
-    rebuild gives the boards the live credits gave, even after residents move.
+    rebuild gives the boards the live credits gave, even after residents move. The chain
+    above it is today's tree: after an operator moves a village, a rebuild is how its past
+    points reach the new tambon's boards (PATCH /communities says so).
     """
     tree = load_tree()
     rows = db.session.execute(
