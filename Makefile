@@ -23,7 +23,7 @@ seed: migrate
 	$(FLASK) seed-demo
 
 serve: $(STAMP)
-	$(FLASK) run --host 0.0.0.0 --port 5000
+	$(FLASK) run --host 127.0.0.1 --port 5000
 
 run: seed serve
 

@@ -20,6 +20,14 @@ def _int(name, default):
     return default if value in (None, "") else int(value)
 
 
+def _at_least(name, default, minimum):
+    """An integer setting that must not go below ``minimum`` (what the contract promises)."""
+    value = _int(name, default)
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
 def _database_url(url):
     # SQLAlchemy's default PostgreSQL driver is psycopg2; we ship psycopg 3.
     if url and url.startswith(("postgres://", "postgresql://")):
@@ -89,7 +97,8 @@ class Config:
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/")
     ECOLIFE_TIMEZONE = os.environ.get("ECOLIFE_TIMEZONE", "Asia/Bangkok")
     POINTS_EXPIRE_DAYS = _int("POINTS_EXPIRE_DAYS", 365)
-    IDEMPOTENCY_KEEP_HOURS = _int("IDEMPOTENCY_KEEP_HOURS", 48)
+    # API.md: "Keys are kept at least 24 hours".
+    IDEMPOTENCY_KEEP_HOURS = _at_least("IDEMPOTENCY_KEEP_HOURS", 48, 24)
     # Share of a community's members active in 30 days for it to count as "clean".
     CLEAN_COMMUNITY_THRESHOLD = float(os.environ.get("CLEAN_COMMUNITY_THRESHOLD", "0.8"))
     # Level thresholds on lifetime points: (points, name).

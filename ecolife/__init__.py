@@ -9,7 +9,9 @@ from werkzeug.routing import IntegerConverter
 
 from config import ENVIRONMENTS, MIN_SECRET_LENGTH, config_for_env
 from ecolife.errors import register_error_handlers
-from ecolife.extensions import api, db, limiter, migrate, redis_store
+from ecolife.extensions import (
+    api, db, limiter, migrate, redis_store, retry_after_only_when_refused,
+)
 
 BLUEPRINTS = (
     "ecolife.health.views",
@@ -43,6 +45,7 @@ def create_app(config_class=None):
     _tune_sqlite(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
     redis_store.init_app(app)
+    app.after_request(retry_after_only_when_refused)  # before the limiter's: runs after it
     limiter.init_app(app)
     api.init_app(app)
 
@@ -114,6 +117,8 @@ def _check_production(config):
         # JWT and QR keys derive from it: a short one is guessed offline from one token.
         raise RuntimeError(f"SECRET_KEY must be {MIN_SECRET_LENGTH}+ characters in production")
     config["DEBUG"] = False
+    if not config["RATELIMIT_ENABLED"]:
+        log.warning("RATELIMIT_ENABLED=0: no rate limit applies, logins included")
     if not config["TRUSTED_PROXIES"]:
         log.warning(
             "TRUSTED_PROXIES is 0: rate limits key on the connecting address, so behind a proxy "

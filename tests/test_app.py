@@ -87,3 +87,8 @@ def test_unexpected_errors_are_json_500_without_a_trace(client, monkeypatch):
     body = response.get_json()
     assert response.status_code == 500 and body["error"] == "internal_error"
     assert "secret internals" not in response.get_data(as_text=True)
+
+
+def test_the_root_leads_to_the_api_docs(client):
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/api/v1/docs")

@@ -118,3 +118,20 @@ def test_production_warns_once_when_no_proxy_is_trusted(
         resolve(production(TRUSTED_PROXIES=proxies), tmp_path)
     shared = [r for r in caplog.records if "TRUSTED_PROXIES is 0" in r.getMessage()]
     assert len(shared) == warnings
+
+
+@pytest.mark.parametrize("enabled, warnings", [(False, 1), (True, 0)])
+def test_production_warns_when_rate_limits_are_off(tmp_path, caplog, enabled, warnings):
+    with caplog.at_level(logging.WARNING, logger="ecolife"):
+        resolve(production(RATELIMIT_ENABLED=enabled), tmp_path)
+    off = [r for r in caplog.records if "RATELIMIT_ENABLED=0" in r.getMessage()]
+    assert len(off) == warnings
+
+
+# 6. API.md: Idempotency-Keys are kept at least 24 hours.
+
+def test_idempotency_keys_cannot_be_kept_under_a_day(tmp_path):
+    result = flask_cli(tmp_path, "routes", IDEMPOTENCY_KEEP_HOURS="5")
+    assert result.returncode != 0
+    assert "IDEMPOTENCY_KEEP_HOURS must be at least 24, not 5" in result.stderr
+    assert flask_cli(tmp_path, "routes", IDEMPOTENCY_KEEP_HOURS="24").returncode == 0
