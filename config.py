@@ -93,6 +93,8 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL")  # None: in-process fakeredis
     REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "ecolife:")
+    # Embedded (no REDIS_URL): fill the in-process leaderboards from the ledger on first read.
+    FILL_EMBEDDED_BOARDS = True
 
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/")
     ECOLIFE_TIMEZONE = os.environ.get("ECOLIFE_TIMEZONE", "Asia/Bangkok")
@@ -169,6 +171,8 @@ class TestConfig(Config):
     # The suite runs on whatever the environment points at, else embedded.
     SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("DATABASE_URL"))
     REDIS_URL = os.environ.get("REDIS_URL")
+    # The app lives for the whole session: boards start as each test leaves them.
+    FILL_EMBEDDED_BOARDS = False
 
 
 def config_for_env():

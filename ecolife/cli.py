@@ -5,7 +5,7 @@ from datetime import timedelta
 import click
 from flask import current_app
 
-from ecolife.extensions import db
+from ecolife.extensions import db, redis_store
 
 
 def register_cli(app):
@@ -106,3 +106,6 @@ def rebuild_leaderboards():
     from ecolife.leaderboards.service import rebuild_boards
 
     click.echo(f"rebuilt {rebuild_boards()} leaderboard keys")
+    if redis_store.embedded:
+        click.echo("no REDIS_URL: that was this command's own in-process Redis; a running "
+                   "server fills its boards from the ledger on their first read")

@@ -94,7 +94,18 @@ class RedisStore:
             )
         else:
             client = fakeredis.FakeRedis()
-        app.extensions["ecolife_redis"] = {"client": client, "prefix": app.config["REDIS_KEY_PREFIX"]}
+        app.extensions["ecolife_redis"] = {
+            "client": client,
+            "prefix": app.config["REDIS_KEY_PREFIX"],
+            # An embedded Redis is born empty in each process: the leaderboards fill it from
+            # the ledger on their first read (a real Redis keeps its boards across restarts).
+            "boards_unfilled": not url and app.config["FILL_EMBEDDED_BOARDS"],
+        }
+
+    @property
+    def embedded(self):
+        """True when there is no REDIS_URL: this process's own in-memory Redis."""
+        return not current_app.config.get("REDIS_URL")
 
     @property
     def client(self):

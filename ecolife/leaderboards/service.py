@@ -5,10 +5,12 @@ Boards count points *earned* (ledger kind ``earn``) per week, month and all time
 only what the ledger can rebuild (``flask --app wsgi rebuild-leaderboards``).
 """
 import logging
+import threading
 from collections import Counter
 from fractions import Fraction
 
 import redis
+from flask import current_app
 from sqlalchemy import func, select
 
 from ecolife.communities.service import get_community
@@ -23,6 +25,7 @@ from ecolife.users.models import User
 
 log = logging.getLogger(__name__)
 REBUILD_BATCH = 10_000
+_filling = threading.Lock()
 
 
 class LeaderboardUnavailable(DomainError):
@@ -47,11 +50,27 @@ def publish_credit(user_id, points, at, community_ids):
         log.exception("leaderboards: credit of user %s not published", user_id)
 
 
+def _fill_embedded_boards():
+    """Fill an embedded Redis's boards from the ledger, once per process, before a read.
+
+    Without REDIS_URL the boards live in this process's memory and die with it; without this
+    a restart of ``make run`` showed empty leaderboards until a full rebuild, which the
+    ``rebuild-leaderboards`` command, a process of its own, cannot do for the server.
+    """
+    state = current_app.extensions["ecolife_redis"]
+    if state["boards_unfilled"]:
+        with _filling:
+            if state["boards_unfilled"]:
+                rebuild_boards()
+                state["boards_unfilled"] = False
+
+
 def read_board(viewer, period="week", community_id=None, limit=10, now=None):
     """Top ``limit`` of a board and the viewer's own rank, even from outside the top."""
     if community_id is not None:
         get_community(community_id)
     now, tz = now or utcnow(), local_tz()
+    _fill_embedded_boards()
     try:
         entries, (rank, points) = boards.board(
             redis_store.client, redis_store.prefix, period, community_id, viewer.id, now, tz, limit
@@ -91,6 +110,7 @@ def rank_communities(period, kind, pagination_parameters, now=None):
         top = tree.ancestor_of_kind(community_id, kind)
         if top is not None:
             members[top] += count
+    _fill_embedded_boards()
     try:
         points = boards.community_totals(redis_store.client, redis_store.prefix, period, ids,
                                          now or utcnow(), local_tz())

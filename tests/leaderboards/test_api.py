@@ -5,6 +5,7 @@ its publish_credit after each commit, exactly as in production.
 """
 from datetime import UTC, timedelta
 
+import fakeredis
 import pytest
 import redis
 from redis.backoff import NoBackoff
@@ -202,3 +203,33 @@ def test_communities_rank_by_points_per_member(client, code):
     assert [(c["rank"], c["community_id"]) for c in page] == [(3, empty.id)]
     response = client.get("/api/v1/leaderboards/communities", query_string={"kind": "city"})
     assert "kind" in assert_error(response, 422, "validation_error")["errors"]
+
+
+def test_an_embedded_redis_is_filled_from_the_ledger_on_the_first_read(app, client, code,
+                                                                        monkeypatch):
+    # `make run` again: a new process, a new empty in-memory Redis, the same database.
+    resident, village = make_user(), make_community("บ้านหนองเงือก", "village")
+    resident.community_id = village.id
+    db.session.commit()
+    scan_at(resident, code, BASE)
+    state = app.extensions["ecolife_redis"]
+    monkeypatch.setitem(state, "client", fakeredis.FakeRedis())
+    monkeypatch.setitem(state, "boards_unfilled", True)
+    assert ranking(board(client, resident, period="all")) == [(1, resident.id, 5)]
+    assert state["boards_unfilled"] is False
+    communities = client.get("/api/v1/leaderboards/communities?kind=village&period=all")
+    assert communities.get_json()[0]["points"] == 5
+
+
+@pytest.mark.parametrize("redis_url, unfilled", [(None, True), ("redis://127.0.0.1:1/0", False)])
+def test_only_an_embedded_redis_waits_to_be_filled(redis_url, unfilled):
+    from flask import Flask
+
+    from config import Config
+    from ecolife.extensions import RedisStore
+
+    bare = Flask("check")  # not create_app: that would re-point the shared rate limiter
+    bare.config.from_object(Config)
+    bare.config["REDIS_URL"] = redis_url
+    RedisStore().init_app(bare)
+    assert bare.extensions["ecolife_redis"]["boards_unfilled"] is unfilled
