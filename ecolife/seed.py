@@ -77,6 +77,7 @@ def seed_demo():
     _seed_demo_shops(users["shop_owner"], by_name)
     _seed_demo_rewards()
     db.session.commit()
+    _seed_demo_history(users["resident"])
     return users
 
 
@@ -146,3 +147,34 @@ def _seed_demo_rewards():
             shop_id = db.session.scalar(select(Shop.id).where(Shop.name == shop_name))
         db.session.add(Reward(name=name, description=description, cost_points=cost, stock=stock,
                               stock_left=stock, per_user_limit=limit, shop_id=shop_id))
+
+
+DEMO_HISTORY_DAYS = 6
+
+
+def _seed_demo_history(resident):
+    """A week of the demo resident's scans, through the scan service itself: a balance that
+    buys the cheapest reward at once, a ledger, badges, a streak still alive (the last scan
+    was yesterday) and their village on the boards. Only for a resident with no scans yet.
+    """
+    from datetime import datetime, time, timedelta
+
+    from ecolife.codes.models import QrCode
+    from ecolife.codes.service import current_token
+    from ecolife.scans.models import Scan
+    from ecolife.scans.service import record_scan
+    from ecolife.timeutil import local_day, local_tz, utcnow
+
+    if db.session.scalar(select(Scan.id).where(Scan.user_id == resident.id).limit(1)):
+        return
+    codes = db.session.scalars(
+        select(QrCode).where(QrCode.mode == "static").order_by(QrCode.id)).all()
+    if not codes:
+        return
+    today, tz = local_day(utcnow()), local_tz()
+    for days_ago in range(DEMO_HISTORY_DAYS, 0, -1):
+        day = today - timedelta(days=days_ago)
+        for n in range(2):  # a morning and an afternoon scan, at two different codes
+            code = codes[(2 * days_ago + n) % len(codes)]
+            at = datetime.combine(day, time(9 + 6 * n), tzinfo=tz)
+            record_scan(resident.id, {"token": current_token(code, at)}, now=at)

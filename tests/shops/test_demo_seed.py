@@ -33,3 +33,20 @@ def test_seeding_twice_adds_nothing():
     seed_demo()
     assert [db.session.scalar(select(func.count()).select_from(m))
             for m in (Shop, QrCode)] == counts == [len(DEMO_SHOPS), 3 * len(DEMO_SHOPS)]
+
+
+def test_the_demo_resident_has_a_week_of_scans_and_can_redeem_at_once(client):
+    from ecolife.points.verification import verify
+    from ecolife.scans.models import Scan
+    from ecolife.seed import DEMO_HISTORY_DAYS
+
+    resident = seed_demo()["resident"]
+    me = client.get("/api/v1/me", headers=auth(resident)).get_json()
+    assert me["streak"]["current"] == DEMO_HISTORY_DAYS
+    cheapest = min(client.get("/api/v1/rewards").get_json(), key=lambda r: r["cost_points"])
+    assert me["balance"] >= cheapest["cost_points"]
+    assert client.get("/api/v1/me/badges", headers=auth(resident)).get_json()
+    scans = db.session.scalar(select(func.count()).select_from(Scan))
+    seed_demo()
+    assert db.session.scalar(select(func.count()).select_from(Scan)) == scans == 12
+    assert verify() == []
