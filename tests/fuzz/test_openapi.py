@@ -4,7 +4,7 @@ Every operation in ``/api/v1/openapi.json`` is called in-process with generated 
 invalid input, once per role, against a database holding a little of everything (an approved
 shop with codes, a reward, a resident with points). Checks: no 500, every response matches
 its documented status, content type and schema, and every error has the contract's shape
-``{code, status, error, message}``. Bounded and deterministic: a fixed seed, a few dozen
+``{code, status, error, message}``, and a refusal (4xx) writes nothing. Bounded and deterministic: a fixed seed, a few dozen
 examples per operation, so CI stays within minutes and a failure replays the same way.
 
 Marked ``fuzz``: ``make test`` skips it, ``make fuzz`` runs only it.
@@ -14,14 +14,16 @@ from datetime import timedelta
 
 import pytest
 import schemathesis
+from sqlalchemy import func, select
 
 from config import TestConfig
 from ecolife import create_app
 from ecolife.auth.tokens import issue_access_token
 from ecolife.extensions import db
 from ecolife.points.service import credit, lock_user
-from ecolife.rewards.models import Reward
+from ecolife.rewards.models import Redemption, Reward
 from ecolife.timeutil import utcnow
+from ecolife.users.models import User
 from tests import factories
 
 pytestmark = pytest.mark.fuzz
@@ -115,6 +117,29 @@ def error_shape(ctx, response, case):
     return True
 
 
+# API.md: an Idempotency-Key keeps the refusal it was first answered with, so a retry gets it
+# back; that row is the one thing a refusal writes.
+KEPT_ON_REFUSAL = {"idempotency_keys"}
+
+
+def footprint():
+    """What a refusal must leave as it was: every table's row count and the money totals."""
+    counts = [select(func.count()).select_from(table).scalar_subquery().label(table.name)
+              for table in db.metadata.sorted_tables if table.name not in KEPT_ON_REFUSAL]
+    totals = [
+        select(func.coalesce(func.sum(User.balance), 0)).scalar_subquery().label("balances"),
+        select(func.coalesce(func.sum(User.lifetime_points), 0)).scalar_subquery()
+        .label("lifetime_points"),
+        select(func.coalesce(func.sum(Reward.stock_left), 0)).scalar_subquery()
+        .label("stock_left"),
+        select(func.count()).where(Redemption.status == "issued").scalar_subquery()
+        .label("vouchers_issued"),
+    ]
+    found = dict(db.session.execute(select(*counts, *totals)).mappings().one())
+    db.session.rollback()  # hold no snapshot or lock while the request runs
+    return found
+
+
 @pytest.fixture(params=ROLES)
 def role(request):
     return request.param
@@ -125,7 +150,13 @@ def test_openapi(case, app, world, role):
     """Every operation, as every role: valid and invalid input, every check."""
     # In-process, also for the checks' own probes (ignored_auth sends one without a token).
     case.operation.app = case.operation.schema.app = app
-    case.call_and_validate(
-        headers={"Authorization": f"Bearer {world[role]}"},
-        additional_checks=[error_shape],
-    )
+    headers = {"Authorization": f"Bearer {world[role]}"}
+    before = footprint()
+    response = case.call(headers=headers)
+    if 400 <= response.status_code < 500:
+        after = footprint()
+        changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+        assert not changed, f"{response.status_code} {response.text[:200]} wrote {changed}"
+    # As call_and_validate does: the checks know which headers were ours.
+    case.validate_response(response, headers=headers, additional_checks=[error_shape],
+                           transport_kwargs={"headers": headers})
