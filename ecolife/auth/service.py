@@ -80,21 +80,17 @@ def login(login, password):
 def refresh(refresh_token):
     """Spend a refresh token for a new pair; a replayed one revokes its whole family."""
     now = utcnow()
-    token = db.session.scalar(
-        select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(refresh_token))
-    )
-    if token is None or token.revoked_at is not None or token.expires_at <= now:
+    token = _find_locking_family(refresh_token)
+    if token is None or token.revoked_at is not None:
         raise InvalidToken()
-    # Conditional update: of two concurrent uses exactly one wins, the other is a replay.
-    spent = db.session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
-        .values(used_at=now)
-    ).rowcount
-    if not spent:
+    if token.used_at is not None:
+        # A replay, however old: expired or not, the family it belongs to may live on.
         _revoke_family(token.family_id, now)
         db.session.commit()
         raise InvalidToken("This refresh token was already used; please log in again.")
+    if token.expires_at <= now:
+        raise InvalidToken()
+    token.used_at = now
     user = db.session.get(User, token.user_id)
     pair = _issue_pair(user, family_id=token.family_id)
     db.session.commit()
@@ -103,12 +99,35 @@ def refresh(refresh_token):
 
 def logout(user, refresh_token):
     """Revoke the family of ``refresh_token`` if it is the caller's; silent otherwise."""
-    token = db.session.scalar(
-        select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(refresh_token))
-    )
+    token = _find_locking_family(refresh_token)
     if token is not None and token.user_id == user.id:
         _revoke_family(token.family_id, utcnow())
         db.session.commit()
+
+
+def _find_locking_family(refresh_token):
+    """The token for ``refresh_token`` (None if unknown), its family's rows locked and its
+    state read after the lock.
+
+    Every change to a family (a rotation, a revocation) holds this lock until it commits, so
+    they run one at a time: a replay or a logout racing a rotation waits for it, and its
+    revocation, a statement of its own after the wait, sees the token the rotation issued.
+    SQLite takes its write lock at BEGIN (``_tune_sqlite``), which serialises them as well.
+    """
+    token_hash = hash_refresh_token(refresh_token)
+    family_id = db.session.scalar(
+        select(RefreshToken.family_id).where(RefreshToken.token_hash == token_hash)
+    )
+    if family_id is None:
+        return None
+    db.session.execute(  # in id order, as every locker takes them: no deadlock
+        select(RefreshToken.id).where(RefreshToken.family_id == family_id)
+        .order_by(RefreshToken.id).with_for_update()
+    )
+    return db.session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == token_hash)
+        .execution_options(populate_existing=True)
+    )
 
 
 def _revoke_family(family_id, now):
