@@ -9,6 +9,7 @@ from werkzeug.routing import IntegerConverter
 
 from config import ENVIRONMENTS, MIN_SECRET_LENGTH, config_for_env
 from ecolife.errors import register_error_handlers
+from ecolife.fields import MAX_ID
 from ecolife.extensions import (
     api, db, limiter, migrate, redis_store, retry_after_only_when_refused,
 )
@@ -78,7 +79,7 @@ class IdConverter(IntegerConverter):
     """
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 

@@ -10,4 +10,9 @@ def paginate(query, pagination_parameters):
         select(func.count()).select_from(query.order_by(None).subquery())
     )
     page, size = pagination_parameters.page, pagination_parameters.page_size
-    return db.session.scalars(query.limit(size).offset((page - 1) * size)).all()
+    offset = (page - 1) * size
+    if offset >= pagination_parameters.item_count:
+        # Past the end: nothing to fetch, and an offset as large as page=10**20 makes would be
+        # an out-of-range error in the database, not an empty page.
+        return []
+    return db.session.scalars(query.limit(size).offset(offset)).all()

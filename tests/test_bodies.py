@@ -89,3 +89,29 @@ def test_a_recursion_of_our_own_is_a_500_not_the_clients_fault(client, monkeypat
     monkeypatch.setattr(service, "get_action", runaway)
     response = client.get("/api/v1/actions/no_straw")
     assert_error(response, 500, "internal_error")
+
+
+BEYOND = 2**40  # no 32-bit id column holds it
+
+
+@pytest.mark.parametrize("method, url, body, field", [
+    ("patch", "/api/v1/me", {"community_id": BEYOND}, "community_id"),
+    ("post", "/api/v1/auth/register", {"email": "far@example.org", "password": "password123",
+                                       "display_name": "far", "community_id": BEYOND},
+     "community_id"),
+    ("post", "/api/v1/redemptions", {"reward_id": BEYOND}, "reward_id"),
+    ("post", "/api/v1/redemptions", {"reward_id": -5}, "reward_id"),
+    ("get", "/api/v1/communities?parent_id=99999999999999999", None, "parent_id"),
+    ("get", "/api/v1/leaderboards?community_id=0", None, "community_id"),
+])
+def test_an_id_no_column_can_hold_is_a_422_on_its_field(client, method, url, body, field):
+    user = make_user()
+    response = getattr(client, method)(url, json=body, headers=auth(user))
+    assert field in assert_error(response, 422, "validation_error")["errors"]
+
+
+def test_a_page_far_past_the_end_is_empty(client):
+    user = make_user()
+    response = client.get("/api/v1/me/ledger?page=99999999999999999999", headers=auth(user))
+    assert response.status_code == 200 and response.get_json() == []
+    assert '"total": 0' in response.headers["X-Pagination"]

@@ -4,6 +4,7 @@ import re
 import marshmallow as ma
 from marshmallow import validate
 
+from ecolife.fields import ID
 from ecolife.users.schemas import DisplayName, UserOut  # noqa: F401 - the register response
 
 PHONE = re.compile(r"^\+?[0-9]{8,15}$")
@@ -28,7 +29,7 @@ class RegisterIn(ma.Schema):
     role = ma.fields.String(
         load_default="resident", validate=validate.OneOf(["resident", "shop_owner"])
     )
-    community_id = ma.fields.Integer(load_default=None, strict=True)
+    community_id = ma.fields.Integer(load_default=None, strict=True, validate=ID)
 
     @ma.validates("phone")
     def _phone(self, value, **_):

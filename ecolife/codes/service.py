@@ -13,15 +13,11 @@ from ecolife.codes.keys import qr_keys, signing_kid
 from ecolife.codes.models import QrCode
 from ecolife.errors import Conflict, Forbidden, Gone, Invalid, NotFound
 from ecolife.extensions import db
+from ecolife.fields import MAX_ID
 from ecolife.pagination import paginate
 from ecolife.shops.models import Shop
 from ecolife.shops.service import managed_shop
 from ecolife.timeutil import utcnow
-
-# qr_codes.id is a 32-bit column; tokens leave room for 48 bits. A larger id is simply unknown
-# (asking the database would be an out-of-range error on PostgreSQL, an overflow on SQLite).
-MAX_CODE_ID = 2**31 - 1
-
 
 class UnknownCode(NotFound):
     error, message = "unknown_code", "No such QR code."
@@ -202,7 +198,8 @@ def parse_token(token):
             tokens.verify_static(parsed, qr_keys())
     except tokens.InvalidToken:
         raise UnknownCode() from None
-    if parsed.code_id > MAX_CODE_ID:
+    # Tokens leave room for 48-bit ids, qr_codes.id holds 32 bits: a larger one is unknown.
+    if parsed.code_id > MAX_ID:
         raise UnknownCode()
     return parsed
 

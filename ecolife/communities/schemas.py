@@ -3,7 +3,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ecolife.communities.models import KINDS
-from ecolife.fields import not_blank
+from ecolife.fields import ID, not_blank
 
 
 class CommunityIn(ma.Schema):
@@ -12,7 +12,7 @@ class CommunityIn(ma.Schema):
 
     name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=200), not_blank])
     kind = ma.fields.String(required=True, validate=validate.OneOf(KINDS))
-    parent_id = ma.fields.Integer(load_default=None, strict=True)
+    parent_id = ma.fields.Integer(load_default=None, strict=True, validate=ID)
 
 
 class CommunityPatchIn(ma.Schema):
@@ -20,7 +20,7 @@ class CommunityPatchIn(ma.Schema):
         unknown = ma.RAISE
 
     name = ma.fields.String(validate=[validate.Length(min=1, max=200), not_blank])
-    parent_id = ma.fields.Integer(allow_none=True, strict=True)
+    parent_id = ma.fields.Integer(allow_none=True, strict=True, validate=ID)
 
 
 class CommunityOut(ma.Schema):
@@ -35,4 +35,4 @@ class CommunityQuery(ma.Schema):
         unknown = ma.RAISE
 
     kind = ma.fields.String(validate=validate.OneOf(KINDS))
-    parent_id = ma.fields.Integer()
+    parent_id = ma.fields.Integer(validate=ID)

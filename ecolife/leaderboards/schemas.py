@@ -3,6 +3,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ecolife.communities.models import KINDS
+from ecolife.fields import ID
 from ecolife.leaderboards.boards import PERIODS
 
 PERIOD_HELP = "week (Monday 00:00) or month, in ECOLIFE_TIMEZONE, or all time; default week"
@@ -14,7 +15,7 @@ class BoardQuery(ma.Schema):
 
     period = ma.fields.String(load_default="week", validate=validate.OneOf(PERIODS),
                               metadata={"description": PERIOD_HELP})
-    community_id = ma.fields.Integer(load_default=None, metadata={
+    community_id = ma.fields.Integer(load_default=None, validate=ID, metadata={
         "description": "A community of any kind: its members (villages below included); "
                        "omitted: everyone"})
     limit = ma.fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))

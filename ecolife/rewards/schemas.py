@@ -2,7 +2,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from ecolife.fields import not_blank
+from ecolife.fields import ID, not_blank
 from ecolife.rewards.models import REDEMPTION_STATUSES
 
 NAME = [validate.Length(min=1, max=200), not_blank]
@@ -37,6 +37,7 @@ class RewardPatchIn(ma.Schema):
     shop_id = ma.fields.Integer(
         allow_none=True,
         strict=True,
+        validate=ID,
         metadata={"description": "An approved shop; null = fulfilled at any approved shop"},
     )
     voucher_valid_days = ma.fields.Integer(
@@ -103,7 +104,7 @@ class RedemptionIn(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    reward_id = ma.fields.Integer(required=True, strict=True)
+    reward_id = ma.fields.Integer(required=True, strict=True, validate=ID)
 
 
 class RedemptionOut(ma.Schema):
@@ -151,6 +152,7 @@ class FulfilIn(ma.Schema):
 
     shop_id = ma.fields.Integer(
         strict=True,
+        validate=ID,
         allow_none=True,  # null = not said, as a reward's shop_id null is "any shop"
         metadata={
             "description": "Which of your shops fulfils it; needed only when you own more "

@@ -3,7 +3,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ecolife.actions.schemas import SLUG
-from ecolife.fields import not_blank
+from ecolife.fields import ID, not_blank
 from ecolife.shops.models import STATUSES
 
 _LATITUDE = validate.Range(min=-90, max=90)
@@ -24,7 +24,7 @@ class _ShopFields(ma.Schema):
         metadata={"description": "Scans sending a location must be this close (needs a location)"},
     )
     category = ma.fields.String(allow_none=True, validate=SLUG, metadata={"example": "cafe"})
-    community_id = ma.fields.Integer(strict=True, allow_none=True,
+    community_id = ma.fields.Integer(strict=True, allow_none=True, validate=ID,
                                      metadata={"description": "The community the shop is in"})
 
 

@@ -4,6 +4,8 @@ import unicodedata
 import marshmallow as ma
 from marshmallow import validate
 
+from ecolife.fields import ID
+
 # Unicode's Bidi_Control characters: in a name they reorder the text after it on someone
 # else's screen (a leaderboard row), e.g. U+202E makes "gnp.exe" read "exe.png".
 BIDI_CONTROLS = frozenset(
@@ -86,4 +88,4 @@ class MePatchIn(ma.Schema):
         unknown = ma.RAISE
 
     display_name = DisplayName()
-    community_id = ma.fields.Integer(allow_none=True, strict=True)
+    community_id = ma.fields.Integer(allow_none=True, strict=True, validate=ID)
