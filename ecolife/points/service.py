@@ -43,11 +43,17 @@ def lock_user(user_id, idem=None):
     One lock per user, always taken first (before any reward or code row), so
     concurrent requests for one user run one at a time and never deadlock. None if there
     is no such user.
+
+    FOR NO KEY UPDATE (``key_share``), the lock an UPDATE of the balance takes anyway: it
+    queues every other locker of the row, but not the KEY SHARE lock PostgreSQL's foreign-key
+    checks take on a user whom another transaction names (an operator as a ledger entry's
+    actor, an audit entry's, a voucher's canceller). FOR UPDATE waited for those, and two
+    operators adjusting each other deadlocked.
     """
     user = db.session.execute(
         select(User)
         .where(User.id == user_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if user is not None and idem is not None:

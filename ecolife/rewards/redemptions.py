@@ -102,8 +102,12 @@ def redeem_reward(user, reward_id, idem=None):
     """A resident spends points on a reward: one voucher, or a refusal that writes nothing."""
     now = utcnow()
     user = lock_user(user.id, idem)
+    # The reward's row too (after the user's, the order everywhere), so an archive or a
+    # change of window or stock committing meanwhile is seen here, not after the voucher.
     row = db.session.execute(
         select(Reward, on_sale(now).label("on_sale")).where(Reward.id == reward_id)
+        .with_for_update(of=Reward, key_share=True)
+        .execution_options(populate_existing=True)
     ).one_or_none()
     if row is None or row.Reward.archived_at is not None:
         raise UnknownReward()

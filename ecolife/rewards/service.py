@@ -91,7 +91,7 @@ def update_reward(operator, reward_id, changes):
     reward = db.session.scalar(
         select(Reward)
         .where(Reward.id == reward_id)
-        .with_for_update()
+        .with_for_update(key_share=True)  # not FOR UPDATE: see points.service.lock_user
         .execution_options(populate_existing=True)
     )
     if reward is None:

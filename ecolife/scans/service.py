@@ -209,7 +209,7 @@ def _context_query():
     return (select(*columns, *(level.c.id for level in levels))
             .select_from(joined)
             .where(users.c.id == bindparam("user_id"))
-            .with_for_update(of=users))
+            .with_for_update(of=users, key_share=True))  # lock_user's lock
 
 
 def _check_limits(user_id, code_id, action, today, now):

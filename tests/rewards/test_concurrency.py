@@ -182,3 +182,56 @@ def test_a_new_stock_racing_redemptions_keeps_the_count(app):
         assert stored.stock == 12 and stored.stock_left == 12 - held >= 0
     else:  # more than 12 were already held when the change came: refused
         assert patched == 422 and held > 12 and stock_left(reward.id) is None
+
+
+def test_operators_adjusting_each_other_never_deadlock(app):
+    # Each adjustment names its operator (actor_id): PostgreSQL's foreign-key check takes a KEY
+    # SHARE lock on that operator's row, which a FOR UPDATE lock on it waited for. Two
+    # operators correcting each other's points deadlocked most rounds (503 unavailable).
+    first, second = make_user("operator"), make_user("operator")
+    give_points(first, 1000)
+    give_points(second, 1000)
+    h1, h2, id1, id2 = auth(first), auth(second), first.id, second.id
+    db.session.rollback()
+    seen = Counter()
+    for _ in range(10):
+        seen.update(race(app, [
+            post(f"/users/{id2}/adjustments", h1, {"delta": 1, "reason": "fix"}),
+            post(f"/users/{id1}/adjustments", h2, {"delta": 1, "reason": "fix"}),
+            post(f"/users/{id2}/adjustments", h1, {"delta": -1, "reason": "undo"}),
+            post(f"/users/{id1}/adjustments", h2, {"delta": -1, "reason": "undo"}),
+        ]))
+    assert seen == {(201, None): 40}, seen
+
+
+def test_an_archive_waits_for_a_redemption_in_flight(app, client, monkeypatch):
+    # The redemption checks the reward under its row lock: an archive (or a change of window
+    # or stock) committing meanwhile waits for it, and is never overtaken by a voucher.
+    from ecolife.rewards import redemptions
+
+    resident, operator, reward = make_user(), make_user("operator"), make_reward()
+    give_points(resident, 100)
+    reward_id, operator_headers = reward.id, auth(operator)
+    real_take, seen = redemptions._take_stock, {}
+
+    def take_while_archiving(rid):
+        def archive():
+            with app.app_context():
+                seen["archive"] = app.test_client().delete(
+                    f"{API}/rewards/{rid}", headers=operator_headers).status_code
+        thread = threading.Thread(target=archive)
+        thread.start()
+        thread.join(timeout=1)  # it would finish now if nothing held the reward
+        seen["archive_waited"] = thread.is_alive()
+        seen["thread"] = thread
+        return real_take(rid)
+
+    monkeypatch.setattr(redemptions, "_take_stock", take_while_archiving)
+    response = client.post(f"{API}/redemptions", json={"reward_id": reward_id},
+                           headers=auth(resident))
+    monkeypatch.undo()
+    seen["thread"].join(timeout=30)
+    assert response.status_code == 201 and seen["archive_waited"] and seen["archive"] == 204
+    again = client.post(f"{API}/redemptions", json={"reward_id": reward_id},
+                        headers=auth(resident))
+    assert again.status_code == 404  # archived: unknown_reward
