@@ -125,6 +125,7 @@ def redeem_reward(user, reward_id, idem=None):
         raise OutOfStock()
     redemption = _insert_voucher(user, reward, cost, now)
     debit(user, cost, "redeem", now=now, redemption_id=redemption.id)
+    redemption.balance = user.balance  # not a column: rides along for RedemptionCreatedOut
     if idem is not None:
         idem.store(201, RedemptionCreatedOut().dump(redemption))
     db.session.commit()

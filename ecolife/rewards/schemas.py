@@ -134,9 +134,9 @@ class RedemptionOut(ma.Schema):
 
 
 class RedemptionCreatedOut(RedemptionOut):
-    balance = ma.fields.Integer(
-        required=True, attribute="user.balance", metadata={"description": "After the debit"}
-    )
+    # Set by redeem_reward from the debit: user.balance read after the commit could already
+    # hold the user's next movement.
+    balance = ma.fields.Integer(required=True, metadata={"description": "After the debit"})
 
 
 class RedemptionQuery(ma.Schema):

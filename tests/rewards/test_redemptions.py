@@ -46,6 +46,17 @@ def test_a_resident_redeems_points_for_a_voucher(client):
     assert ledger[0]["reference"] == f"redemption:{body['id']}"
 
 
+
+def test_the_balance_answered_is_the_one_after_this_debit(client):
+    # The view dumps after the commit; a movement committed by then is not this debit's.
+    from ecolife.rewards.schemas import RedemptionCreatedOut
+
+    resident = make_user()
+    give_points(resident, 100)
+    redemption = redemptions.redeem_reward(resident, make_reward().id)
+    give_points(resident, 50)
+    assert RedemptionCreatedOut().dump(redemption)["balance"] == 70
+
 def test_the_debit_takes_the_soonest_expiring_points_first(client):
     resident = make_user()
     give_points(resident, 20, expires_in_days=300)
