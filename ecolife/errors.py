@@ -103,6 +103,11 @@ class ErrorSchema(ma.Schema):
     retry_after = ma.fields.Integer(metadata={"description": "Seconds to wait (429 only)"})
 
 
+# The header every 429 (and a 503 that knows) carries; declared so generated clients expose it.
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again",
+                               "schema": {"type": "integer", "minimum": 0}}}
+
+
 class NoBodyIn(ma.Schema):
     """The body of a call that takes none: anything sent is a 422, never silently ignored."""
 

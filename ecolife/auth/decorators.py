@@ -10,7 +10,7 @@ from flask import current_app, g, request
 from flask_smorest import Blueprint
 
 from ecolife.auth.tokens import decode_access_claims
-from ecolife.errors import Forbidden, InvalidToken, Unauthorized
+from ecolife.errors import RETRY_AFTER, Forbidden, InvalidToken, Unauthorized
 from ecolife.extensions import db, limiter
 from ecolife.users.models import User
 
@@ -24,7 +24,8 @@ def _error_doc(description):
 
 UNAUTHORIZED = _error_doc("`unauthorized` (no bearer token) or `invalid_token`")
 FORBIDDEN = _error_doc("`forbidden`: the caller's role may not do this")
-RATE_LIMITED = _error_doc("`rate_limited`: too many requests by this user, with Retry-After")
+RATE_LIMITED = {**_error_doc("`rate_limited`: too many requests by this user"),
+                "headers": RETRY_AFTER}
 INVALID_TOKEN = (
     "`invalid_token` (a bad or expired bearer token) or `unauthorized` (an Authorization "
     "header that is not a bearer token): a token that is sent is checked, and a bad one is "

@@ -60,5 +60,5 @@ class RefreshIn(ma.Schema):
 class TokenPairOut(ma.Schema):
     access_token = ma.fields.String(required=True)
     refresh_token = ma.fields.String(required=True)
-    token_type = ma.fields.String(required=True, metadata={"example": "Bearer"})
+    token_type = ma.fields.String(required=True, metadata={"enum": ["Bearer"]})
     expires_in = ma.fields.Integer(required=True, metadata={"description": "Seconds"})

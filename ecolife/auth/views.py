@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 
 from ecolife.auth import schemas, service
 from ecolife.auth.decorators import current_user, login_required
-from ecolife.errors import ErrorSchema
+from ecolife.errors import RETRY_AFTER, ErrorSchema
 from ecolife.extensions import limiter
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Accounts and tokens")
@@ -29,7 +29,7 @@ class Register(MethodView):
     ))
     @blp.response(201, schemas.UserOut)
     @blp.alt_response(409, schema=ErrorSchema, description="`already_registered`")
-    @blp.alt_response(429, schema=ErrorSchema, description="`rate_limited`, with Retry-After")
+    @blp.alt_response(429, schema=ErrorSchema, description="`rate_limited`", headers=RETRY_AFTER)
     def post(self, data):
         """Register a resident (default) or a shop owner."""
         return service.register(**data)
@@ -51,7 +51,7 @@ class Login(MethodView):
     @blp.alt_response(
         401, schema=ErrorSchema, description="`invalid_credentials`: wrong login or password"
     )
-    @blp.alt_response(429, schema=ErrorSchema, description="`rate_limited`, with Retry-After")
+    @blp.alt_response(429, schema=ErrorSchema, description="`rate_limited`", headers=RETRY_AFTER)
     def post(self, data):
         """Log in with an email or phone and a password."""
         return service.login(data["login"], data["password"])
@@ -69,7 +69,7 @@ class Refresh(MethodView):
         401, schema=ErrorSchema, description="`invalid_token`: unknown, spent (family revoked) "
         "or expired"
     )
-    @blp.alt_response(429, schema=ErrorSchema, description="`rate_limited`, with Retry-After")
+    @blp.alt_response(429, schema=ErrorSchema, description="`rate_limited`", headers=RETRY_AFTER)
     def post(self, data):
         """Spend a refresh token for a new token pair."""
         return service.refresh(data["refresh_token"])

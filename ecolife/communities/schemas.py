@@ -26,7 +26,7 @@ class CommunityPatchIn(ma.Schema):
 class CommunityOut(ma.Schema):
     id = ma.fields.Integer(required=True)
     name = ma.fields.String(required=True)
-    kind = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, metadata={"enum": list(KINDS)})
     parent_id = ma.fields.Integer(allow_none=True, required=True)
 
 

@@ -44,6 +44,13 @@ HEADER_DOC = {
 }
 
 
+# The 422 of an operation that takes an Idempotency-Key, for its document.
+UNPROCESSABLE = (
+    "`validation_error` (the body, or an Idempotency-Key that is not 1-255 printable "
+    "characters) or `idempotency_key_reused` (this key came with another request)"
+)
+
+
 class KeyReused(DomainError):
     status, error = 422, "idempotency_key_reused"
     message = "This Idempotency-Key was used with a different request."

@@ -1,6 +1,8 @@
 """Impact payloads."""
 import marshmallow as ma
 
+from ecolife.communities.models import KINDS
+
 STATS_RULES = (
     "Rolled up from the villages below. `members`: residents whose village is this community "
     "or below it; `active_members`: those with a credited scan in the last `active_days` (30) "
@@ -30,7 +32,7 @@ def _impact_field():
 class CommunityStatsOut(ma.Schema):
     community_id = ma.fields.Integer(required=True)
     name = ma.fields.String(required=True)
-    kind = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, metadata={"enum": list(KINDS)})
     members = ma.fields.Integer(required=True, metadata={
         "description": "Residents whose village is this community or below it"})
     active_members = ma.fields.Integer(required=True, metadata={

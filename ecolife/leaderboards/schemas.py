@@ -57,7 +57,7 @@ class CommunityRankOut(ma.Schema):
     rank = ma.fields.Integer(required=True)
     community_id = ma.fields.Integer(required=True)
     name = ma.fields.String(required=True)
-    kind = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, metadata={"enum": list(KINDS)})
     points = ma.fields.Integer(required=True, metadata={
         "description": "Earned in the period by residents while members"})
     members = ma.fields.Integer(required=True, metadata={

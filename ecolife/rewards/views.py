@@ -73,6 +73,7 @@ class Redemptions(MethodView):
     @idempotency.idempotent
     @blp.arguments(schemas.RedemptionIn)
     @blp.response(201, schemas.RedemptionCreatedOut)
+    @blp.alt_response(422, schema=ErrorSchema, description=idempotency.UNPROCESSABLE)
     @blp.alt_response(403, schema=ErrorSchema, description="`forbidden`: not a resident")
     @blp.alt_response(404, schema=ErrorSchema, description="`unknown_reward`: missing or archived")
     @blp.alt_response(
@@ -136,6 +137,7 @@ class RedemptionCancel(MethodView):
     @idempotency.idempotent
     @blp.arguments(NoBodyIn, required=False)
     @blp.response(200, schemas.RedemptionOut)
+    @blp.alt_response(422, schema=ErrorSchema, description=idempotency.UNPROCESSABLE)
     @blp.alt_response(404, schema=ErrorSchema, description="`unknown_voucher`: not yours")
     @blp.alt_response(409, schema=ErrorSchema, description=SETTLED + ", or " + IDEMPOTENCY)
     def post(self, _empty, redemption_id):

@@ -3,7 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ecolife.auth.decorators import current_user, current_user_id, roles_required
-from ecolife.errors import ErrorSchema
+from ecolife.errors import RETRY_AFTER, ErrorSchema
 from ecolife.idempotency import service as idempotency
 from ecolife.scans import schemas, service
 
@@ -49,7 +49,8 @@ class Scans(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description=REFUSALS[404])
     @blp.alt_response(409, schema=ErrorSchema, description=REFUSALS[409])
     @blp.alt_response(410, schema=ErrorSchema, description=REFUSALS[410])
-    @blp.alt_response(429, schema=ErrorSchema, description=REFUSALS[429])
+    @blp.alt_response(429, schema=ErrorSchema, description=REFUSALS[429], headers=RETRY_AFTER)
+    @blp.alt_response(422, schema=ErrorSchema, description=idempotency.UNPROCESSABLE)
     def post(self, data):
         """Scan a shop's QR code (token or whole URL); credits the action's points once."""
         return service.record_scan(current_user_id(), data, idempotency.current())

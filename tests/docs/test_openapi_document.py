@@ -193,3 +193,27 @@ def test_the_default_error_names_the_refusals_any_operation_may_give(client):
     description = spec["components"]["responses"]["DEFAULT_ERROR"]["description"]
     for code in ("bad_request", "payload_too_large", "unsupported_media_type", "unavailable"):
         assert f"`{code}`" in description
+
+
+def test_a_reused_idempotency_key_is_named_on_the_422_of_every_keyed_operation(client, spec):
+    resident = make_user()
+    headers = auth(resident, **{"Idempotency-Key": "k-1"})
+    client.post(f"{API}/redemptions", json={"reward_id": 1}, headers=headers)
+    reused = client.post(f"{API}/redemptions", json={"reward_id": 2}, headers=headers)
+    assert_error(reused, 422, "idempotency_key_reused")
+    keyed = [(path, method) for path, item in spec["paths"].items()
+             for method, op in item.items() if method != "parameters"
+             and any(p.get("name") == "Idempotency-Key" for p in op.get("parameters", []))]
+    assert len(keyed) == 4, keyed
+    for path, method in keyed:
+        assert "idempotency_key_reused" in operation(
+            spec, method, path.removeprefix(API))["responses"]["422"]["description"]
+
+
+def test_every_documented_429_declares_its_retry_after_header(spec):
+    # Every 429 sends it (tests/scans/test_limits.py, tests/auth/test_security.py): declared,
+    # generated clients expose it.
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if method != "parameters" and "429" in op["responses"]:
+                assert "Retry-After" in _inline(op["responses"]["429"], spec)["headers"], path
