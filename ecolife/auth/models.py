@@ -1,7 +1,7 @@
 """Refresh tokens: single use, stored hashed, grouped in families for reuse detection."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecolife.dbtypes import BigId, UTCDateTime
@@ -11,11 +11,13 @@ from ecolife.timeutil import utcnow
 
 class RefreshToken(db.Model):
     __tablename__ = "refresh_tokens"
+    # A family's first token (the login's) is the lock every change to the family takes.
+    __table_args__ = (Index("ix_refresh_tokens_family_first", "family_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     # Every token rotated from one login shares a family; a replay revokes it whole.
-    family_id: Mapped[str] = mapped_column(String(32), index=True)
+    family_id: Mapped[str] = mapped_column(String(32))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

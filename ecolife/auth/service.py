@@ -106,13 +106,15 @@ def logout(user, refresh_token):
 
 
 def _find_locking_family(refresh_token):
-    """The token for ``refresh_token`` (None if unknown), its family's rows locked and its
-    state read after the lock.
+    """The token for ``refresh_token`` (None if unknown), its family locked and its state
+    read after the lock.
 
-    Every change to a family (a rotation, a revocation) holds this lock until it commits, so
-    they run one at a time: a replay or a logout racing a rotation waits for it, and its
-    revocation, a statement of its own after the wait, sees the token the rotation issued.
-    SQLite takes its write lock at BEGIN (``_tune_sqlite``), which serialises them as well.
+    Every change to a family (a rotation, a revocation) holds the lock of the family's first
+    row (the login's token) until it commits, so they run one at a time: a replay or a logout
+    racing a rotation waits for it, and its revocation, a statement of its own after the
+    wait, sees the token the rotation issued. One row, however long the family has grown
+    (a month of 15-minute refreshes is thousands). SQLite takes its write lock at BEGIN
+    (``_tune_sqlite``), which serialises them as well.
     """
     token_hash = hash_refresh_token(refresh_token)
     family_id = db.session.scalar(
@@ -120,9 +122,9 @@ def _find_locking_family(refresh_token):
     )
     if family_id is None:
         return None
-    db.session.execute(  # in id order, as every locker takes them: no deadlock
+    db.session.execute(  # ix_refresh_tokens_family_first
         select(RefreshToken.id).where(RefreshToken.family_id == family_id)
-        .order_by(RefreshToken.id).with_for_update()
+        .order_by(RefreshToken.id).limit(1).with_for_update()
     )
     return db.session.scalar(
         select(RefreshToken).where(RefreshToken.token_hash == token_hash)
