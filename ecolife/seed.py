@@ -156,25 +156,34 @@ def _seed_demo_history(resident):
     """A week of the demo resident's scans, through the scan service itself: a balance that
     buys the cheapest reward at once, a ledger, badges, a streak still alive (the last scan
     was yesterday) and their village on the boards. Only for a resident with no scans yet.
+
+    At the demo shops' live static codes; a scan the rules refuse (a code revoked or a shop
+    suspended since, in a demo database someone has used) is skipped, never a failed start.
     """
     from datetime import datetime, time, timedelta
 
     from ecolife.codes.models import QrCode
     from ecolife.codes.service import current_token
+    from ecolife.errors import DomainError
     from ecolife.scans.models import Scan
     from ecolife.scans.service import record_scan
+    from ecolife.shops.models import Shop
     from ecolife.timeutil import local_day, local_tz, utcnow
 
     if db.session.scalar(select(Scan.id).where(Scan.user_id == resident.id).limit(1)):
         return
     codes = db.session.scalars(
-        select(QrCode).where(QrCode.mode == "static").order_by(QrCode.id)).all()
-    if not codes:
-        return
+        select(QrCode).join(Shop).join(Action)
+        .where(Shop.name.in_([shop[0] for shop in DEMO_SHOPS]), Shop.status == "approved",
+               QrCode.mode == "static", QrCode.revoked_at.is_(None), Action.active.is_(True))
+        .order_by(QrCode.id)).all()
     today, tz = local_day(utcnow()), local_tz()
     for days_ago in range(DEMO_HISTORY_DAYS, 0, -1):
         day = today - timedelta(days=days_ago)
-        for n in range(2):  # a morning and an afternoon scan, at two different codes
+        for n in range(2 if codes else 0):  # a morning and an afternoon scan, two codes
             code = codes[(2 * days_ago + n) % len(codes)]
             at = datetime.combine(day, time(9 + 6 * n), tzinfo=tz)
-            record_scan(resident.id, {"token": current_token(code, at)}, now=at)
+            try:
+                record_scan(resident.id, {"token": current_token(code, at)}, now=at)
+            except DomainError:
+                db.session.rollback()

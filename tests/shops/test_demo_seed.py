@@ -50,3 +50,24 @@ def test_the_demo_resident_has_a_week_of_scans_and_can_redeem_at_once(client):
     seed_demo()
     assert db.session.scalar(select(func.count()).select_from(Scan)) == scans == 12
     assert verify() == []
+
+
+def test_the_history_uses_only_live_codes_and_never_stops_a_start(monkeypatch):
+    # A demo database from before the history, used since: a code revoked, a shop suspended.
+    from ecolife import seed
+    from ecolife.points.verification import verify
+    from ecolife.scans.models import Scan
+    from ecolife.timeutil import utcnow
+
+    monkeypatch.setattr(seed, "_seed_demo_history", lambda resident: None)
+    seed_demo()
+    monkeypatch.undo()
+    first, second = db.session.scalars(select(Shop).order_by(Shop.id).limit(2)).all()
+    for code in db.session.scalars(select(QrCode).where(QrCode.shop_id == first.id)):
+        code.revoked_at = utcnow()
+    second.status = "suspended"
+    db.session.commit()
+    resident = seed_demo()["resident"]
+    shops = set(db.session.scalars(select(Scan.shop_id).where(Scan.user_id == resident.id)))
+    assert shops and not shops & {first.id, second.id}
+    assert verify() == []
