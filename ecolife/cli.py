@@ -107,5 +107,6 @@ def rebuild_leaderboards():
 
     click.echo(f"rebuilt {rebuild_boards()} leaderboard keys")
     if redis_store.embedded:
-        click.echo("no REDIS_URL: that was this command's own in-process Redis; a running "
-                   "server fills its boards from the ledger on their first read")
+        click.echo("no REDIS_URL: that was this command's own in-process Redis; a server "
+                   "fills its boards from the ledger once, at its first board read after it "
+                   "starts: restart it to rebuild them")

@@ -33,7 +33,8 @@ MOVE = (
     "A move (`parent_id`) counts at once in `/stats` and for the members' next credits. Points "
     "already on the leaderboards stay on the boards of the old parents until "
     "`flask --app wsgi rebuild-leaderboards` runs, which rebuilds every board on the "
-    "current tree."
+    "current tree (without REDIS_URL the boards live in the server process: restart it "
+    "instead)."
 )
 
 

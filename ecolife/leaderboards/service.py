@@ -70,8 +70,8 @@ def read_board(viewer, period="week", community_id=None, limit=10, now=None):
     if community_id is not None:
         get_community(community_id)
     now, tz = now or utcnow(), local_tz()
-    _fill_embedded_boards()
     try:
+        _fill_embedded_boards()
         entries, (rank, points) = boards.board(
             redis_store.client, redis_store.prefix, period, community_id, viewer.id, now, tz, limit
         )
@@ -110,8 +110,8 @@ def rank_communities(period, kind, pagination_parameters, now=None):
         top = tree.ancestor_of_kind(community_id, kind)
         if top is not None:
             members[top] += count
-    _fill_embedded_boards()
     try:
+        _fill_embedded_boards()
         points = boards.community_totals(redis_store.client, redis_store.prefix, period, ids,
                                          now or utcnow(), local_tz())
     except redis.RedisError as exc:

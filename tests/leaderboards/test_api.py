@@ -233,3 +233,16 @@ def test_only_an_embedded_redis_waits_to_be_filled(redis_url, unfilled):
     bare.config["REDIS_URL"] = redis_url
     RedisStore().init_app(bare)
     assert bare.extensions["ecolife_redis"]["boards_unfilled"] is unfilled
+
+
+def test_a_failed_embedded_fill_is_a_503_and_is_tried_again(app, client, monkeypatch):
+    resident = make_user()
+    state = app.extensions["ecolife_redis"]
+    monkeypatch.setitem(state, "client", dead_redis())
+    monkeypatch.setitem(state, "boards_unfilled", True)
+    for _ in range(2):
+        response = client.get("/api/v1/leaderboards", headers=auth(resident))
+        assert_error(response, 503, "leaderboard_unavailable")
+    assert state["boards_unfilled"] is True
+    monkeypatch.setitem(state, "client", fakeredis.FakeRedis())
+    assert board(client, resident)["entries"] == [] and state["boards_unfilled"] is False
