@@ -11,7 +11,8 @@ from ecolife.extensions import db, redis_store
 def register_cli(app):
     """Attach every command to the app's CLI."""
     for command in (create_operator, verify_ledger, expire_points, purge_idempotency_keys,
-                    seed_defaults, seed_demo, expire_vouchers, rebuild_leaderboards):
+                    purge_refresh_tokens, seed_defaults, seed_demo, expire_vouchers,
+                    rebuild_leaderboards):
         app.cli.add_command(command)
 
 
@@ -98,6 +99,14 @@ def purge_idempotency_keys():
 
     hours = current_app.config["IDEMPOTENCY_KEEP_HOURS"]
     click.echo(f"purged {purge_older_than(utcnow() - timedelta(hours=hours))} keys")
+
+
+@click.command("purge-refresh-tokens")
+def purge_refresh_tokens():
+    """Forget the refresh tokens of sessions that have ended (none of their tokens usable)."""
+    from ecolife.auth.service import purge_ended_sessions
+
+    click.echo(f"purged {purge_ended_sessions()} refresh tokens")
 
 
 @click.command("rebuild-leaderboards")

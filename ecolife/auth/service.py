@@ -3,7 +3,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ecolife.auth.models import RefreshToken
@@ -130,6 +130,27 @@ def _find_locking_family(refresh_token):
         select(RefreshToken).where(RefreshToken.token_hash == token_hash)
         .execution_options(populate_existing=True)
     )
+
+
+def purge_ended_sessions(now=None):
+    """Delete every token of the families that can never refresh again; returns how many.
+
+    A family has ended when none of its tokens is unused, unrevoked and unexpired (a logout,
+    a replay, or a device left unused past REFRESH_TOKEN_DAYS). A live family keeps every
+    token, spent ones included, for reuse detection. An ended family cannot come back to life
+    (a rotation needs a live token), so nothing races this, and a token of it sent later is
+    401 invalid_token, as it was before.
+    """
+    now = now or utcnow()
+    live = RefreshToken.__table__.alias("live")
+    deleted = db.session.execute(
+        delete(RefreshToken).where(~exists().where(
+            live.c.family_id == RefreshToken.family_id, live.c.used_at.is_(None),
+            live.c.revoked_at.is_(None), live.c.expires_at > now,
+        ))
+    ).rowcount
+    db.session.commit()
+    return deleted
 
 
 def _revoke_family(family_id, now):

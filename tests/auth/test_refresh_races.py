@@ -90,3 +90,27 @@ def test_a_logout_racing_a_rotation_ends_the_session(app, client, monkeypatch):
                                 lambda other: logout(other, pair))
     assert rotated.status_code == 200 and out.status_code == 204
     assert_error(refresh(client, rotated.get_json()["refresh_token"]), 401, "invalid_token")
+
+
+def test_ended_sessions_are_purged_and_live_ones_keep_every_token(app, client):
+    from sqlalchemy import func, select
+
+    user = make_user()
+    live_spent = login(client, user)["refresh_token"]
+    live = refresh(client, live_spent).get_json()["refresh_token"]
+    logged_out = login(client, user)
+    logout(client, logged_out)
+    idle = login(client, user)["refresh_token"]
+    db.session.execute(update(RefreshToken)
+                       .where(RefreshToken.token_hash == hash_refresh_token(idle))
+                       .values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["purge-refresh-tokens"])
+    assert result.exit_code == 0 and "purged 2 refresh tokens" in result.output
+    assert db.session.scalar(select(func.count()).select_from(RefreshToken)) == 2
+    assert "purged 0" in app.test_cli_runner().invoke(args=["purge-refresh-tokens"]).output
+    # The live family still detects a replay of its spent token; an ended one stays ended.
+    assert_error(refresh(client, logged_out["refresh_token"]), 401, "invalid_token")
+    assert_error(refresh(client, live_spent), 401, "invalid_token")
+    assert_error(refresh(client, live), 401, "invalid_token")
