@@ -1,4 +1,6 @@
 """Validators that the features' schemas share."""
+from datetime import UTC, datetime
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -7,6 +9,10 @@ from marshmallow import validate
 MAX_ID = 2**31 - 1
 # An id in a body or a query: out of range is a 422 on that field, like any bad value.
 ID = validate.Range(min=1, max=MAX_ID, error="Must be an id (1 to {max}).")
+# A moment a request may set (a reward's window). Year 1 at +14:00 or 9999 at -01:00 is valid
+# ISO 8601 but has no UTC equivalent to store: it was a 500.
+MOMENT = validate.Range(min=datetime(2000, 1, 1, tzinfo=UTC), max=datetime(9000, 1, 1, tzinfo=UTC),
+                        error="Must be between 2000 and 9000.")
 
 
 def not_blank(value):

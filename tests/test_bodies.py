@@ -4,6 +4,7 @@ import io
 import pytest
 from sqlalchemy import select
 
+from ecolife.extensions import db
 from ecolife.shops.models import Shop
 from ecolife.users.models import User
 from tests.factories import assert_error, auth, make_shop, make_user
@@ -115,3 +116,26 @@ def test_a_page_far_past_the_end_is_empty(client):
     response = client.get("/api/v1/me/ledger?page=99999999999999999999", headers=auth(user))
     assert response.status_code == 200 and response.get_json() == []
     assert '"total": 0' in response.headers["X-Pagination"]
+
+
+@pytest.mark.parametrize("field, value", [
+    ("starts_at", "0001-01-01T00:00:00+14:00"),
+    ("ends_at", "9999-12-31T23:59:59-01:00"),
+])
+def test_a_moment_with_no_utc_equivalent_is_a_422_on_its_field(client, field, value):
+    body = {"name": "far", "cost_points": 1, "stock": None, field: value}
+    response = client.post("/api/v1/rewards", json=body, headers=auth(make_user("operator")))
+    assert field in assert_error(response, 422, "validation_error")["errors"]
+
+
+@pytest.mark.parametrize("method, url, body, field", [
+    ("post", "/api/v1/shops", {"name": "ร้าน\u0000ป้า"}, "name"),
+    ("post", "/api/v1/shops", {"name": "ok", "tags": ["a", "b\u0000"]}, "tags[1]"),
+    ("get", "/api/v1/shops?category=caf%00e", None, "category"),
+])
+def test_a_nul_character_is_a_422_on_its_field_and_writes_nothing(client, method, url, body,
+                                                                   field):
+    owner = make_user("shop_owner")
+    response = getattr(client, method)(url, json=body, headers=auth(owner))
+    assert field in assert_error(response, 422, "validation_error")["errors"]
+    assert db.session.scalars(select(Shop)).all() == []

@@ -2,7 +2,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from ecolife.fields import ID, not_blank
+from ecolife.fields import ID, MOMENT, not_blank
 from ecolife.rewards.models import REDEMPTION_STATUSES
 
 NAME = [validate.Length(min=1, max=200), not_blank]
@@ -32,8 +32,9 @@ class RewardPatchIn(ma.Schema):
         validate=validate.Range(min=1, max=1000),
         metadata={"description": "Issued + fulfilled vouchers per resident; null = no limit"},
     )
-    starts_at = ma.fields.AwareDateTime(allow_none=True)
-    ends_at = ma.fields.AwareDateTime(allow_none=True, metadata={"description": "After starts_at"})
+    starts_at = ma.fields.AwareDateTime(allow_none=True, validate=MOMENT)
+    ends_at = ma.fields.AwareDateTime(allow_none=True, validate=MOMENT,
+                                      metadata={"description": "After starts_at"})
     shop_id = ma.fields.Integer(
         allow_none=True,
         strict=True,
