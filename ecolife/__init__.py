@@ -10,9 +10,8 @@ from werkzeug.routing import IntegerConverter
 from config import ENVIRONMENTS, MIN_SECRET_LENGTH, config_for_env
 from ecolife.errors import register_error_handlers
 from ecolife.fields import MAX_ID
-from ecolife.extensions import (
-    api, db, limiter, migrate, redis_store, retry_after_only_when_refused,
-)
+from ecolife.extensions import api, db, limiter, migrate, redis_store
+from ecolife.headers import add_security_headers, retry_after_only_when_refused
 
 BLUEPRINTS = (
     "ecolife.health.views",
@@ -47,6 +46,7 @@ def create_app(config_class=None):
     migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
     redis_store.init_app(app)
     app.after_request(retry_after_only_when_refused)  # before the limiter's: runs after it
+    app.after_request(add_security_headers)
     limiter.init_app(app)
     api.init_app(app)
 

@@ -63,18 +63,6 @@ def client_network():
 limiter = Limiter(key_func=client_network)
 
 
-def retry_after_only_when_refused(response):
-    """Flask-Limiter puts Retry-After on every response of a limited route, a 200 included;
-    it means "wait before retrying", so only a 429 or a 503 keeps it.
-
-    Registered before ``limiter.init_app``: Flask runs after_request functions last-registered
-    first, so this one sees the limiter's headers.
-    """
-    if response.status_code not in (429, 503):
-        response.headers.pop("Retry-After", None)
-    return response
-
-
 class RedisStore:
     """The app's Redis client and its key namespace.
 

@@ -92,3 +92,23 @@ def test_unexpected_errors_are_json_500_without_a_trace(client, monkeypatch):
 def test_the_root_leads_to_the_api_docs(client):
     response = client.get("/")
     assert response.status_code == 302 and response.headers["Location"].endswith("/api/v1/docs")
+
+
+def test_tokens_and_personal_answers_are_never_cached_and_nothing_is_sniffed(client):
+    from ecolife.codes.service import current_token
+    from tests.factories import PASSWORD, make_code, make_shop
+
+    user = make_user(email="cache@example.org")
+    login = client.post("/api/v1/auth/login",
+                        json={"login": "cache@example.org", "password": PASSWORD})
+    me = client.get("/api/v1/me", headers=auth(user))
+    public = client.get("/api/v1/actions")
+    for response in (login, me):
+        assert response.headers["Cache-Control"] == "no-store"
+    assert "Cache-Control" not in public.headers
+    assert all(r.headers["X-Content-Type-Options"] == "nosniff" for r in (login, me, public))
+    # A view's own choice stands; pages are never framed and load nothing.
+    assert "max-age" in client.get("/docs/assets/swagger-ui.css").headers["Cache-Control"]
+    code = make_code(make_shop())
+    landing = client.get("/s/" + current_token(code))
+    assert "frame-ancestors 'none'" in landing.headers["Content-Security-Policy"]

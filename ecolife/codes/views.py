@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 from ecolife.auth.decorators import current_user, roles_required
 from ecolife.codes import images, schemas, service
 from ecolife.errors import ErrorSchema, NoBodyIn
+from ecolife.headers import PAGE_CSP
 
 blp = Blueprint("codes", __name__, url_prefix="/shops", description="QR codes of a shop",
                 template_folder="templates")
@@ -128,4 +129,4 @@ class CodePoster(MethodView):
         page = service.poster(current_user(), shop_id, code_id)
         qr_svg = images.qr_svg_inline(page["url"])
         return Response(render_template("codes/poster.html", qr_svg=qr_svg, **page),
-                        mimetype="text/html")
+                        mimetype="text/html", headers={"Content-Security-Policy": PAGE_CSP})

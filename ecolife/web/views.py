@@ -9,6 +9,7 @@ from flask import Blueprint, make_response, render_template
 
 from ecolife.codes import service as codes
 from ecolife.errors import DomainError
+from ecolife.headers import PAGE_CSP
 
 blp = Blueprint(
     "web", __name__, template_folder=str(Path(__file__).parent.parent / "codes" / "templates")
@@ -20,6 +21,7 @@ HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex",
+    "Content-Security-Policy": PAGE_CSP,
 }
 
 
