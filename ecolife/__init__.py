@@ -91,7 +91,11 @@ def _resolve_embedded_defaults(app):
         raise RuntimeError(f"ECOLIFE_ENV={env!r} is unknown: set it to {' or '.join(ENVIRONMENTS)}")
     if not config.get("RATELIMIT_STORAGE_URI"):
         config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"] or "memory://"
-    config.setdefault("RATELIMIT_KEY_PREFIX", config["REDIS_KEY_PREFIX"] + "rl")
+    # The limiter's keys under REDIS_KEY_PREFIX like every other key. The storage's own prefix
+    # ("LIMITS") is shared by every app on the Redis, and the limiter's reset() deletes every
+    # key under it: one test run's reset wiped another's counts.
+    config["RATELIMIT_STORAGE_OPTIONS"] = {**config["RATELIMIT_STORAGE_OPTIONS"],
+                                           "key_prefix": config["REDIS_KEY_PREFIX"] + "rl"}
     if env == "production":
         _check_production(config)
         return

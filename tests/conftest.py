@@ -50,7 +50,6 @@ def app(tmp_path_factory):
     class SessionConfig(TestConfig):
         SQLALCHEMY_DATABASE_URI = url
         REDIS_KEY_PREFIX = f"ecolife-test:{RUN_ID}:"
-        RATELIMIT_KEY_PREFIX = f"ecolife-test:{RUN_ID}:rl"
 
     app = create_app(SessionConfig)
     with app.app_context():

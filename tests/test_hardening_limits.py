@@ -1,4 +1,5 @@
 """Rate limits: a Redis outage, IPv6 /64s, refresh, voucher fulfilment, the hourly login tier."""
+import os
 import socket
 import time
 
@@ -136,7 +137,9 @@ def test_voucher_fulfil_is_rate_limited_per_user(client, limiter_storage_at):
     # Counted on memory://: on the suite's Redis this count (and the hourly tier's) came up
     # one short now and then in full PostgreSQL + Redis runs, never alone, never on memory://,
     # and with no fallback warning; a production-like run (a fresh app context per request)
-    # counts right. Not understood yet; the limits' own logic is what these tests are about.
+    # counts right. A likely cause, fixed since: every run's limiter.reset() deleted every key
+    # under limits' shared "LIMITS" prefix, so a suite running beside another lost counts (now
+    # under REDIS_KEY_PREFIX, see create_app). Still on memory:// until that is proven.
     limiter_storage_at("memory://")
     owner, other = make_user("shop_owner"), make_user("shop_owner")
 
@@ -171,3 +174,22 @@ def test_login_per_account_has_an_hourly_tier(client, clock, limiter_storage_at)
     clock.offset = 61 * 6
     assert_error(login(client, "slow@example.org", "192.0.2.99"), 429, "rate_limited")
     assert login(client, "other@example.org", "192.0.2.99").status_code == 401
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="counts on the real Redis")
+def test_limiter_keys_live_under_the_apps_prefix_and_name_no_email(app, client):
+    # limits' own prefix is shared by every app on the Redis, and reset() deletes all of it.
+    from ecolife.extensions import redis_store
+
+    r = redis_store.client
+    r.set("LIMITS:another-app", "1")
+    try:
+        login(client, "secret.person@example.org")
+        keys = [k.decode() for k in r.scan_iter(match="*LIMITER*", count=1000)
+                if redis_store.prefix.encode() in k or b"LIMITS" in k]
+        assert keys and all(k.startswith(redis_store.prefix) for k in keys), keys
+        assert not any("secret.person" in k for k in keys)
+        limiter.reset()
+        assert r.get("LIMITS:another-app") == b"1"
+    finally:
+        r.delete("LIMITS:another-app")

@@ -1,4 +1,6 @@
 """/auth: register, login, refresh, logout."""
+import hashlib
+
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -15,7 +17,9 @@ def _login_key():
     """Rate-limit key for one account, whichever IP the attempts come from."""
     body = request.get_json(silent=True)
     login = body.get("login") if isinstance(body, dict) else None
-    return "login:" + (service.normalize_login(login) if isinstance(login, str) else "?")
+    # Hashed: the key is stored in Redis and logged when the limit is hit; an email is not.
+    account = service.normalize_login(login) if isinstance(login, str) else "?"
+    return "login:" + hashlib.sha256(account.encode()).hexdigest()[:32]
 
 
 @blp.route("/register")
