@@ -98,6 +98,8 @@ class Config:
 
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/")
     ECOLIFE_TIMEZONE = os.environ.get("ECOLIFE_TIMEZONE", "Asia/Bangkok")
+    # Where a phone number typed without a country code is (ISO 3166 code).
+    PHONE_REGION = os.environ.get("PHONE_REGION", "TH")
     POINTS_EXPIRE_DAYS = _int("POINTS_EXPIRE_DAYS", 365)
     # API.md: "Keys are kept at least 24 hours".
     IDEMPOTENCY_KEEP_HOURS = _at_least("IDEMPOTENCY_KEEP_HOURS", 48, 24)

@@ -1,18 +1,24 @@
 """Account payloads: what clients send and what they get back."""
-import re
-
 import marshmallow as ma
+import phonenumbers
+from flask import current_app
 from marshmallow import validate
 
 from ecolife.fields import ID
 from ecolife.users.schemas import DisplayName, UserOut  # noqa: F401 - the register response
 
-PHONE = re.compile(r"^\+?[0-9]{8,15}$")
-
-
-def normalize_phone(value: str) -> str:
-    """Digits only (a leading + kept): '081-234 5678' -> '0812345678'."""
-    return re.sub(r"[\s\-().]", "", value)
+def normalize_phone(value: str) -> str | None:
+    """E.164, or None for what is not a phone number: '081-234 5678', '0812345678' and
+    '+66 81 234 5678' are all '+66812345678' (numbers without a country code are read in
+    PHONE_REGION, Thailand unless configured). One number, one account, however it is typed.
+    """
+    try:
+        number = phonenumbers.parse(value, current_app.config["PHONE_REGION"])
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 class RegisterIn(ma.Schema):
@@ -33,7 +39,7 @@ class RegisterIn(ma.Schema):
 
     @ma.validates("phone")
     def _phone(self, value, **_):
-        if value is not None and not PHONE.match(normalize_phone(value)):
+        if value is not None and normalize_phone(value) is None:
             raise ma.ValidationError("Not a valid phone number.")
 
     @ma.validates_schema

@@ -26,9 +26,10 @@ class AlreadyRegistered(Conflict):
 
 
 def normalize_login(login: str) -> str:
-    """Emails compare case-insensitively; phones by their digits."""
+    """Emails compare case-insensitively; phones as E.164 (what is neither stays as sent,
+    and matches no account)."""
     login = login.strip()
-    return login.lower() if "@" in login else normalize_phone(login)
+    return login.lower() if "@" in login else (normalize_phone(login) or login)
 
 
 def create_user(*, password, display_name, role, email=None, phone=None, community_id=None):

@@ -57,6 +57,28 @@ def test_register_taken_email_or_phone_is_409(client):
     assert register(client, email="a@example.org", phone="0811111111").status_code == 201
     assert_error(register(client, email="A@example.org"), 409, "already_registered")
     assert_error(register(client, phone="081 111 1111"), 409, "already_registered")
+    # One number however it is typed: national, international, with or without the plus.
+    for typed in ("+66811111111", "+66 81 111 1111", "66811111111"):
+        assert_error(register(client, phone=typed), 409, "already_registered")
+    assert login(client, "+66 81-111-1111", "not the password").status_code == 401
+    assert login(client, "+66811111111").status_code == 200
+
+
+def test_phones_stored_before_e164_are_rewritten_by_the_migration(app):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from ecolife.extensions import db
+
+    user = make_user(email="old@example.org")
+    downgrade(revision="0002")
+    db.session.execute(text("UPDATE users SET phone = '0812223333' WHERE id = :id"),
+                       {"id": user.id})
+    db.session.commit()
+    upgrade()
+    db.session.expire_all()
+    assert db.session.scalar(text("SELECT phone FROM users WHERE id = :id"),
+                             {"id": user.id}) == "+66812223333"
 
 
 def test_register_into_a_village(client):
