@@ -11,7 +11,8 @@ MAX_ID = 2**31 - 1
 ID = validate.Range(min=1, max=MAX_ID, error="Must be an id (1 to {max}).")
 # A moment a request may set (a reward's window). Year 1 at +14:00 or 9999 at -01:00 is valid
 # ISO 8601 but has no UTC equivalent to store: it was a 500.
-MOMENT = validate.Range(min=datetime(2000, 1, 1, tzinfo=UTC), max=datetime(9000, 1, 1, tzinfo=UTC),
+MOMENT = validate.Range(min=datetime(2000, 1, 1, tzinfo=UTC),
+                        max=datetime(9000, 1, 1, tzinfo=UTC),
                         error="Must be between 2000 and 9000.")
 
 

@@ -6,7 +6,6 @@ from sqlalchemy import select
 
 from ecolife.extensions import db
 from ecolife.shops.models import Shop
-from ecolife.users.models import User
 from tests.factories import assert_error, auth, make_shop, make_user
 
 

@@ -7,6 +7,7 @@ from marshmallow import validate
 from ecolife.fields import ID
 from ecolife.users.schemas import DisplayName, UserOut  # noqa: F401 - the register response
 
+
 def normalize_phone(value: str) -> str | None:
     """E.164, or None for what is not a phone number: '081-234 5678', '0812345678' and
     '+66 81 234 5678' are all '+66812345678' (numbers without a country code are read in
