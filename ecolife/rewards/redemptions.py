@@ -65,16 +65,17 @@ def normalize_voucher_code(text):
 
 
 def _take_stock(reward_id):
-    """Take one unit, or refuse; returns the cost as of the row lock this takes."""
-    # Unlimited rewards match too (NULL - 1 stays NULL): the row lock is what a change of
-    # stock waits for.
+    """Take one unit; False when none is left. The caller holds the reward's row lock.
+
+    Conditional all the same, with the CHECK behind it: never below zero, whatever a caller
+    read. Unlimited rewards match too (NULL - 1 stays NULL).
+    """
     return db.session.execute(
         update(Reward)
         .where(Reward.id == reward_id, (Reward.stock_left.is_(None)) | (Reward.stock_left > 0))
         .values(stock_left=Reward.stock_left - 1)
-        .returning(Reward.cost_points)
         .execution_options(synchronize_session=False)
-    ).scalar()
+    ).rowcount == 1
 
 
 def _insert_voucher(user, reward, cost, now):
@@ -118,10 +119,10 @@ def redeem_reward(user, reward_id, idem=None):
     limit = reward.per_user_limit
     if limit is not None and vouchers_held(reward.id, user.id) >= limit:
         raise LimitReached()
-    if user.balance < reward.cost_points:
+    cost = reward.cost_points  # read under the row lock: a PATCH of the cost waits for us
+    if user.balance < cost:
         raise InsufficientPoints()
-    cost = _take_stock(reward.id)
-    if cost is None:
+    if not _take_stock(reward.id):
         raise OutOfStock()
     redemption = _insert_voucher(user, reward, cost, now)
     debit(user, cost, "redeem", now=now, redemption_id=redemption.id)
