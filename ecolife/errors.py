@@ -196,34 +196,53 @@ def require_json_body():
         raise UnsupportedMediaType()
 
 
-def refuse_nul_characters():
-    """A NUL character in a query parameter or anywhere in a JSON body is a 422 on its field.
+def refuse_unstorable_text():
+    """A NUL character or a lone surrogate in a query parameter or anywhere in a JSON body is
+    a 422 on its field.
 
-    Valid JSON and valid percent-encoding, but no text column stores it: PostgreSQL refused
-    it only when the value reached it, as a 422 without the ``errors`` API.md promises.
+    Both are valid JSON (``"\\u0000"``, ``"\\ud800"``) but no text column stores them and
+    UTF-8 cannot encode a surrogate: PostgreSQL refused a NUL only when it reached it, as a
+    422 without the ``errors`` API.md promises, and a surrogate crashed whatever encoded it
+    (password hashing, the login limit's key: a 500 that also tipped the rate limiter onto its
+    per-process fallback).
     """
     for name, value in request.args.items(multi=True):
-        if "\x00" in name or "\x00" in value:
-            raise _nul(name.replace("\x00", ""))
+        if not (_storable(name) and _storable(value)):
+            raise _unstorable(_printable(name))
     if request.method not in BODY_METHODS or not request.is_json:
         return
     pending = [("", request.get_json(silent=True, cache=True))]  # a walk, not a recursion
     while pending:
         path, node = pending.pop()
-        if isinstance(node, str) and "\x00" in node:
-            raise _nul(path or "body")
+        if isinstance(node, str) and not _storable(node):
+            raise _unstorable(path or "body")
         if isinstance(node, dict):
             for key, value in node.items():
-                if "\x00" in key:
-                    raise _nul(path or "body")
+                if not _storable(key):
+                    raise _unstorable(path or "body")
                 pending.append((f"{path}.{key}" if path else key, value))
         elif isinstance(node, list):
             pending.extend((f"{path}[{i}]", value) for i, value in enumerate(node))
 
 
-def _nul(field):
-    return DomainError("A value contains a NUL character.", status=422,
-                       error="validation_error", errors={field: ["Must not contain NUL."]})
+def _storable(text):
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()  # fails on an unpaired surrogate only
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(name):
+    return name.encode(errors="replace").decode().replace("\x00", "")
+
+
+def _unstorable(field):
+    return DomainError("A value contains a NUL character or invalid Unicode.", status=422,
+                       error="validation_error",
+                       errors={field: ["Must not contain NUL or unpaired surrogates."]})
 
 
 def _raised_in_json(exc):
@@ -241,7 +260,7 @@ def register_error_handlers(app):
 
     api_handler = api.handle_http_exception
     app.before_request(require_json_body)
-    app.before_request(refuse_nul_characters)
+    app.before_request(refuse_unstorable_text)
 
     @app.errorhandler(DomainError)
     def handle_domain_error(exc):

@@ -2,10 +2,11 @@
 import io
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ecolife.extensions import db
 from ecolife.shops.models import Shop
+from ecolife.users.models import User
 from tests.factories import assert_error, auth, make_shop, make_user
 
 
@@ -138,3 +139,30 @@ def test_a_nul_character_is_a_422_on_its_field_and_writes_nothing(client, method
     response = getattr(client, method)(url, json=body, headers=auth(owner))
     assert field in assert_error(response, 422, "validation_error")["errors"]
     assert db.session.scalars(select(Shop)).all() == []
+
+
+# Valid JSON escapes that UTF-8 cannot encode: they crashed password hashing and the driver.
+@pytest.mark.parametrize("url, body, field", [
+    ("/api/v1/shops", '{"name": "\\ud800"}', "name"),
+    ("/api/v1/shops", '{"name": "ok", "address": "x\\udfff"}', "address"),
+    ("/api/v1/shops", '{"name": "ok", "\\ud83d": 1}', "body"),
+    ("/api/v1/auth/register",
+     '{"email": "a@example.org", "password": "\\ud800 long enough", "display_name": "A"}',
+     "password"),
+    ("/api/v1/auth/login", '{"login": "a@example.org", "password": "\\udc00"}', "password"),
+])
+def test_an_unpaired_surrogate_is_a_422_on_its_field_and_writes_nothing(client, url, body,
+                                                                        field):
+    owner = make_user("shop_owner")
+    response = client.post(url, data=body, content_type="application/json", headers=auth(owner))
+    assert field in assert_error(response, 422, "validation_error")["errors"]
+    assert db.session.scalars(select(Shop)).all() == []
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_a_paired_surrogate_escape_is_text_like_any_other(client):
+    owner = make_user("shop_owner")
+    response = client.post("/api/v1/shops", data='{"name": "ร้าน \\ud83c\\udf3f"}',
+                           content_type="application/json", headers=auth(owner))
+    assert response.status_code == 201
+    assert response.get_json()["name"] == "ร้าน \U0001f33f"

@@ -193,3 +193,20 @@ def test_limiter_keys_live_under_the_apps_prefix_and_name_no_email(app, client):
         assert r.get("LIMITS:another-app") == b"1"
     finally:
         r.delete("LIMITS:another-app")
+
+
+def test_an_unpaired_surrogate_in_a_login_neither_crashes_nor_resets_the_limits(
+        client, limiter_storage_at):
+    # JSON allows "\ud800"; UTF-8 cannot encode it. It used to crash the account key's hash,
+    # which the limiter took for its store failing: a 500, and this process's counts restarted
+    # on the in-memory fallback, with fresh guesses for an account at its limit.
+    limiter_storage_at("memory://")
+    make_user(email="victim@example.org")
+    assert [login(client, "victim@example.org").status_code for _ in range(5)] == [401] * 5
+    assert_error(login(client, "victim@example.org"), 429, "rate_limited")
+    response = client.post(LOGIN, data='{"login": "\\ud800", "password": "x"}',
+                           content_type="application/json",
+                           environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    assert "login" in assert_error(response, 422, "validation_error")["errors"]
+    assert not limiter._storage_dead
+    assert_error(login(client, "victim@example.org"), 429, "rate_limited")

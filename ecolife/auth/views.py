@@ -19,7 +19,9 @@ def _login_key():
     login = body.get("login") if isinstance(body, dict) else None
     # Hashed: the key is stored in Redis and logged when the limit is hit; an email is not.
     account = service.normalize_login(login) if isinstance(login, str) else "?"
-    return "login:" + hashlib.sha256(account.encode()).hexdigest()[:32]
+    # surrogatepass: a key function must never raise (the limiter would take it for its store
+    # failing and fall back to per-process counts); such a body is refused as a 422 anyway.
+    return "login:" + hashlib.sha256(account.encode(errors="surrogatepass")).hexdigest()[:32]
 
 
 @blp.route("/register")
