@@ -209,6 +209,10 @@ def check_code(parsed, code, now=None):
     for callers that load the row together with others. Returns the code."""
     if code is None or code.mode != parsed.kind:
         raise UnknownCode()
+    # A sticker verifies only under the key that signed it: whoever holds an old key (one
+    # kept configured for old stickers, or rotated out because it leaked) forges nothing newer.
+    if parsed.kind == "static" and parsed.kid != code.kid:
+        raise UnknownCode()
     if parsed.kind == "rotating":
         try:
             tokens.verify_rotating(parsed, code.secret, (now or utcnow()).timestamp())

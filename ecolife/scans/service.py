@@ -158,7 +158,7 @@ def _outside_geofence(shop, latitude, longitude):
 # objects (loading those per scan cost more than the query).
 _USER = (User, "id", "role", "community_id", "balance", "lifetime_points", "streak_current",
          "streak_best", "streak_last_day")
-_CODE = (QrCode, "id", "mode", "secret", "revoked_at")
+_CODE = (QrCode, "id", "mode", "kid", "secret", "revoked_at")
 _SHOP = (Shop, "id", "name", "status", "latitude", "longitude", "geofence_m")
 _ACTION = (Action, "id", "slug", "active", "points", "impact_unit", "impact_amount",
            "cooldown_minutes", "daily_limit")

@@ -7,10 +7,11 @@ from sqlalchemy import func, select
 from ecolife.actions.models import Action
 from ecolife.audit.models import AuditEntry
 from ecolife.codes import service, tokens
+from ecolife.codes.keys import qr_keys
 from ecolife.codes.models import QrCode
 from ecolife.extensions import db
 from tests.codes.helpers import BASE, codes_url
-from tests.factories import assert_error, auth, make_code, make_shop
+from tests.factories import assert_error, auth, make_code, make_shop, make_user
 
 
 def code_count():
@@ -224,6 +225,22 @@ def test_printed_codes_survive_the_move_to_configured_keys(app, client, people, 
     assert client.get(codes_url(shop, code.id), headers=owner).get_json()["url"] == BASE + token
     made = client.post(codes_url(shop), json={"action": "no_straw"}, headers=owner).get_json()
     assert tokens.parse(made["url"].removeprefix(BASE)).kid == "1"
+
+
+def test_a_sticker_verifies_only_under_the_key_that_signed_it(app, client, people, shop,
+                                                              monkeypatch):
+    """With the old key kept for old stickers, whoever holds it (it may have leaked) cannot
+    sign a code made under the new one."""
+    monkeypatch.setitem(app.config, "QR_KEYS", {"1": "n" * 32, "0": "derived"})
+    made = client.post(codes_url(shop), json={"action": "no_straw"},
+                       headers=auth(people["owner"])).get_json()
+    forged = tokens.sign_static(made["id"], qr_keys()["0"], "0")
+    with pytest.raises(service.UnknownCode):
+        service.resolve_token(forged)
+    response = client.post("/api/v1/scans", json={"token": forged},
+                           headers=auth(make_user("resident")))
+    assert_error(response, 404, "unknown_code")
+    assert service.resolve_token(made["url"].removeprefix(BASE)).id == made["id"]
 
 
 def test_retired_signing_key(app, client, people, shop, monkeypatch):
