@@ -22,6 +22,7 @@ from ecolife.rewards.models import Redemption, Reward
 from ecolife.rewards.schemas import RedemptionCreatedOut, RedemptionOut
 from ecolife.rewards.service import RewardUnavailable, UnknownReward, on_sale, vouchers_held
 from ecolife.shops.models import Shop
+from ecolife.shops.service import UnknownShop, get_shop
 from ecolife.timeutil import utcnow
 
 # No 0/O or 1/I: read aloud or typed from a phone screen without mistakes.
@@ -163,8 +164,13 @@ def _fulfilling_shop(actor, reward, shop_id):
         if shop_id not in (None, reward.shop_id):
             raise Forbidden("This voucher is redeemed at another shop.")
         shop_id = reward.shop_id
-    elif shop_id is not None and db.session.get(Shop, shop_id) is None:
-        raise Invalid("shop_id", "No such shop.")
+    elif shop_id is not None:
+        # A shop the actor may not see answers like one that does not exist (shops' rule):
+        # an owner probing with a voucher learns nothing of other owners' pending shops.
+        try:
+            get_shop(actor, shop_id)
+        except UnknownShop:
+            raise Invalid("shop_id", "No such shop.") from None
     if actor.role == "operator":
         # A voucher is used at a shop taking part: an operator may not record a pending or
         # suspended one (an owner's shop must be approved below).
