@@ -61,9 +61,11 @@ def record_scan(user_id, data, idem=None, now=None):
     loaded here once, locked, with the code, its shop and rule and the user's communities in
     the same statement, and the role is decided on that row.
     """
-    now = now or timeutil.utcnow()
     parsed = parse_token(_token_of(data))
     user, code, shop, action, community_ids = _lock_with_context(user_id, parsed.code_id)
+    # Read once the lock is held: one user's scans then take their days in lock order, so a
+    # scan at 23:59:59 that waited behind one at 00:00:01 cannot break a running streak.
+    now = now or timeutil.utcnow()
     authorize_locked(user, "resident")
     if idem is not None:
         # Locked: a twin with this key that finished first answers for us (replayed).

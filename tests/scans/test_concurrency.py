@@ -1,15 +1,19 @@
 """Races against a real PostgreSQL: many threads, one user, and still one credit per rule."""
+import threading
+import time
 from collections import Counter
 
 import pytest
 from sqlalchemy import select
 
 from ecolife.actions.models import Action
-from ecolife.codes.service import code_url
+from ecolife.codes.service import code_url, current_token
 from ecolife.extensions import db, redis_store
+from ecolife.scans import service as scans_service
 from ecolife.users.models import User
 from tests.conftest import backend
 from tests.factories import auth, make_code, make_shop, make_user
+from tests.gamification.scanning import bkk, scan_at, unlimit_actions
 from tests.scans.helpers import dead_redis, run_concurrently, written
 
 pytestmark = [
@@ -99,3 +103,52 @@ def test_many_residents_scanning_at_once_are_all_credited(app):
     )
     assert Counter(status for status, _, _ in results) == {201: 30}, results[:3]
     assert [balance(resident) for resident in residents] == [12] * 10
+
+
+def test_scans_take_their_day_in_lock_order_so_midnight_cannot_break_a_streak(app,
+                                                                              monkeypatch):
+    # Two scans straddling Bangkok midnight, the one that reads the clock first delayed before
+    # it reaches the user's lock (a slow token check here; network jitter in life). Had the
+    # clock been read before the lock, the 00:00 scan would commit first and the 23:59 one be
+    # ignored as an earlier day, resetting a 3-day streak to 1.
+    unlimit_actions()
+    shop = make_shop()
+    straw, cup = make_code(shop, "no_straw"), make_code(shop, "own_cup")
+    resident = make_user()
+    for day in (1, 2, 3):
+        scan_at(resident, straw, bkk(2026, 3, day, 9))
+    ticks = iter([bkk(2026, 3, 4, 23, 59), bkk(2026, 3, 5, 0, 1)])
+    clock_lock = threading.Lock()
+
+    def clock():
+        with clock_lock:
+            return next(ticks)
+
+    slow_token = current_token(straw)
+    parse_token = scans_service.parse_token
+
+    def slow_parse(token):
+        if token == slow_token:
+            time.sleep(0.5)
+        return parse_token(token)
+
+    monkeypatch.setattr(scans_service.timeutil, "utcnow", clock)
+    monkeypatch.setattr(scans_service, "parse_token", slow_parse)
+    user_id = resident.id
+    db.session.commit()
+
+    def scan(token):
+        with app.app_context():
+            try:
+                scans_service.record_scan(user_id, {"token": token})
+            finally:
+                db.session.remove()
+
+    first = threading.Thread(target=scan, args=(slow_token,))
+    first.start()
+    time.sleep(0.1)
+    scan(current_token(cup))
+    first.join()
+    db.session.rollback()
+    user = db.session.get(User, user_id)
+    assert (user.streak_current, user.streak_best) == (5, 5)
