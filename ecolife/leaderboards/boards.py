@@ -1,11 +1,15 @@
 """Redis leaderboards: points earned per week, month and all time, globally and per community.
 
+A credit is signed: scans add, an operator's correction may take away. A user's points on a
+board never go below zero (a deduction past them leaves the board), and a user at zero is not
+on it. Community totals are plain sums, read as zero when below it.
+
 Key layout (``P`` is the caller's prefix, ``B`` the board base for a period)::
 
     B = P + "lb:week:2026-W49" | P + "lb:month:2026-11" | P + "lb:all"
     B:g            zset  user_id -> encoded score, everyone
     B:c:<id>       zset  user_id -> encoded score, members of community <id> (and its descendants)
-    B:communities  zset  community_id -> plain points earned by its members
+    B:communities  zset  community_id -> plain points earned by its members (a signed sum)
 
 Score encoding: ``points * 2**32 + (2**32 - 1 - s)`` where ``s`` is whole seconds since
 2024-01-01T00:00Z of the credit that brought the user to their current total, so among equal
@@ -41,7 +45,8 @@ BATCH = 10_000
 TMP_TTL_SECONDS = 86_400
 
 # KEYS: n user boards, then the community boards.
-# ARGV: user_id, points, tie, n, MAX_POINTS, c, c community ids, one EXPIREAT per key (0 = none).
+# ARGV: user_id, points (signed), tie, n, MAX_POINTS, c, c community ids, one EXPIREAT per key
+# (0 = none).
 _RECORD_LUA = """
 local user, delta, tie = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local n, maxp, nc = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -57,8 +62,12 @@ for i = 1, n do
     t = math.min(tie, old % span)
   end
   if pts > maxp then pts = maxp end
-  -- %.0f: Lua's default number-to-string keeps only 14 digits, the score needs 16
-  redis.call('ZADD', KEYS[i], string.format('%.0f', pts * span + t), user)
+  if pts > 0 then
+    -- %.0f: Lua's default number-to-string keeps only 14 digits, the score needs 16
+    redis.call('ZADD', KEYS[i], string.format('%.0f', pts * span + t), user)
+  elseif old then
+    redis.call('ZREM', KEYS[i], user)  -- a deduction took all they had on this board
+  end
 end
 for i = n + 1, #KEYS do
   for j = 1, nc do redis.call('ZINCRBY', KEYS[i], delta, ARGV[6 + j]) end
@@ -148,14 +157,15 @@ def _credit_keys(prefix: str, at: datetime, community_ids: Sequence[int], tz: Zo
 
 
 def _check_points(points: int) -> None:
-    """Only earned points are recorded, and they must leave room for the tie-break bits."""
-    if not isinstance(points, int) or not 0 < points <= MAX_POINTS:
-        raise ValueError(f"points must be an integer within 1..{MAX_POINTS}")
+    """A credit or a deduction, small enough to leave room for the tie-break bits."""
+    if not isinstance(points, int) or not 0 < abs(points) <= MAX_POINTS:
+        raise ValueError(f"points must be a non-zero integer within ±{MAX_POINTS}")
 
 
 def record(r, prefix: str, user_id: int, points: int, at: datetime,
            community_ids: Sequence[int], tz: ZoneInfo = BANGKOK) -> None:
-    """Credit earned points to every board the user is on, in one atomic script call."""
+    """Credit (or, negative, deduct) points on every board the user is on, in one atomic
+    script call."""
     _check_points(points)
     user_keys, user_expiries, comm_keys, comm_expiries = [], [], [], []
     for users, communities, expire_at in _credit_keys(prefix, at, community_ids, tz):
@@ -219,13 +229,14 @@ def board(r, prefix: str, period: str, community_id: int | None, user_id: int,
 
 def community_totals(r, prefix: str, period: str, community_ids: Sequence[int],
                      now: datetime, tz: ZoneInfo = BANGKOK) -> dict[int, int]:
-    """Points earned in the period by the members of each community (0 if none)."""
+    """Points earned in the period by the members of each community (0 if none; corrections
+    larger than the period's earnings read as 0 too)."""
     _check_period(period)
     if not community_ids:
         return {}
     key = f"{_base(prefix, period, period_key_ids(now, tz)[period])}:communities"
     scores = r.zmscore(key, [int(c) for c in community_ids])
-    return {int(c): int(s or 0) for c, s in zip(community_ids, scores)}
+    return {int(c): max(int(s or 0), 0) for c, s in zip(community_ids, scores)}
 
 
 def _glob_escape(text: str) -> str:
@@ -252,20 +263,28 @@ def _replay(prefix: str, credits, now: datetime, tz: ZoneInfo):
             if expire_at and expire_at <= now_ts:
                 continue
             for key in user_keys:
-                held = users.setdefault(key, {}).setdefault(int(user_id), [0, tie])
-                held[0], held[1] = min(held[0] + points, MAX_POINTS), min(held[1], tie)
+                board = users.setdefault(key, {})
+                held = board.get(int(user_id))
+                total = min((held[0] if held else 0) + points, MAX_POINTS)
+                if total > 0:
+                    board[int(user_id)] = [total, min(held[1], tie) if held else tie]
+                else:
+                    board.pop(int(user_id), None)
                 expiry[key] = expire_at
             for c in community_ids:
                 board_totals = totals.setdefault(totals_key, {})
                 board_totals[int(c)] = board_totals.get(int(c), 0) + points
                 expiry[totals_key] = expire_at
-    scores = {k: {u: p * TIE_SPAN + t for u, (p, t) in m.items()} for k, m in users.items()}
+    # A board whose every user was deducted to zero does not exist live either (Redis drops
+    # an empty sorted set).
+    scores = {k: {u: p * TIE_SPAN + t for u, (p, t) in m.items()}
+              for k, m in users.items() if m}
     return scores | totals, expiry
 
 
 def rebuild(r, prefix: str, credits: Iterable[tuple[int, int, datetime, Sequence[int]]],
             now: datetime, tz: ZoneInfo = BANGKOK) -> int:
-    """Rebuild every board from chronological earn credits and swap them in; return keys written.
+    """Rebuild every board from chronological credits and swap them in; return keys written.
 
     Replays exactly what ``record`` does, so scores (tie-break included) match a live board.
     Boards whose expiry has passed by ``now`` are skipped, as live ones would be gone.  Credits

@@ -25,7 +25,9 @@ class BoardEntryOut(ma.Schema):
     rank = ma.fields.Integer(required=True)
     user_id = ma.fields.Integer(required=True)
     display_name = ma.fields.String(required=True, allow_none=True)
-    points = ma.fields.Integer(required=True, metadata={"description": "Earned in the period"})
+    points = ma.fields.Integer(required=True, metadata={
+        "description": "Earned in the period: scans, and operators' corrections made in it "
+                       "(a deduction never takes a resident below 0)"})
 
 
 class BoardMeOut(ma.Schema):
@@ -59,7 +61,8 @@ class CommunityRankOut(ma.Schema):
     name = ma.fields.String(required=True)
     kind = ma.fields.String(required=True, metadata={"enum": list(KINDS)})
     points = ma.fields.Integer(required=True, metadata={
-        "description": "Earned in the period by residents while members"})
+        "description": "Earned in the period by residents while members, operators' "
+                       "corrections included (never below 0)"})
     members = ma.fields.Integer(required=True, metadata={
         "description": "Residents whose village is in this community now"})
     points_per_member = ma.fields.Float(required=True, metadata={

@@ -1,8 +1,10 @@
 """Leaderboards: publish credits to Redis after commit; read and rebuild the boards.
 
-Boards count points *earned* (ledger kind ``earn``) per week, month and all time, in
-``ECOLIFE_TIMEZONE``; see ``boards.py`` for the keys, the scores and the tie-break. Redis holds
-only what the ledger can rebuild (``flask --app wsgi rebuild-leaderboards``).
+Boards count points *earned* per week, month and all time, in ``ECOLIFE_TIMEZONE``: the
+ledger's ``earn`` entries and an operator's corrections of residents' points (``adjust``, either
+sign: a duplicate or fraudulent credit taken back leaves the boards too), each in the period it
+was made. See ``boards.py`` for the keys, the scores and the tie-break. Redis holds only what the
+ledger can rebuild (``flask --app wsgi rebuild-leaderboards``).
 """
 import logging
 import threading
@@ -11,7 +13,7 @@ from fractions import Fraction
 
 import redis
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from ecolife.communities.service import get_community
 from ecolife.errors import DomainError
@@ -34,7 +36,8 @@ class LeaderboardUnavailable(DomainError):
 
 
 def publish_credit(user_id, points, at, community_ids):
-    """Add an earn credit to every board, after the DB commit; failures are logged, not raised.
+    """Add an earn credit or a (signed) correction to every board, after the DB commit;
+    failures are logged, not raised.
 
     ``at`` must be the ledger entry's ``created_at``: a rebuild replays that time, so the
     tie-break of a rebuilt board equals the live one. ``community_ids``: village first.
@@ -48,6 +51,21 @@ def publish_credit(user_id, points, at, community_ids):
     except Exception:
         # Same reasoning for a bug: failing a committed scan would only make a client retry.
         log.exception("leaderboards: credit of user %s not published", user_id)
+
+
+def publish_correction(resident, delta, at):
+    """An operator's adjustment of a resident's points (``resident``: id, role, community_id,
+    as committed) to the boards of their village now; after the DB commit, failures logged,
+    not raised, like ``publish_credit``."""
+    user_id, role, community_id = resident
+    if role != "resident":
+        return  # boards rank residents; only scans put anyone on them
+    try:
+        chain = load_tree().chain(community_id) if community_id is not None else []
+    except Exception:
+        log.exception("leaderboards: correction of user %s not published", user_id)
+        return
+    publish_credit(user_id, delta, at, chain)
 
 
 def _fill_embedded_boards():
@@ -137,19 +155,25 @@ def rank_communities(period, kind, pagination_parameters, now=None):
     ]
 
 
-def _earn_credits():
-    """Every earn entry, oldest first, with the community chain its scan credited (streamed).
+def _credits():
+    """Every earn entry and every adjustment of a resident, oldest first, with the community
+    chain it credited (streamed).
 
-    The village is the one the resident belonged to when scanning (kept on the scan), so a
-    rebuild gives the boards the live credits gave, even after residents move. The chain
-    above it is today's tree: after an operator moves a village, a rebuild is how its past
-    points reach the new tambon's boards (PATCH /communities says so).
+    An earn's village is the one the resident belonged to when scanning (kept on the scan),
+    so a rebuild gives the boards the live credits gave, even after residents move. An
+    adjustment keeps no village: it is replayed in the resident's village of today, which is
+    where it went live unless they have moved since. The chain above a village is today's
+    tree: after an operator moves a village, a rebuild is how its past points reach the new
+    tambon's boards (PATCH /communities says so).
     """
     tree = load_tree()
+    village = case((LedgerEntry.kind == "earn", Scan.community_id), else_=User.community_id)
     rows = db.session.execute(
-        select(LedgerEntry.user_id, LedgerEntry.delta, LedgerEntry.created_at, Scan.community_id)
-        .join(Scan, Scan.id == LedgerEntry.scan_id)
-        .where(LedgerEntry.kind == "earn")
+        select(LedgerEntry.user_id, LedgerEntry.delta, LedgerEntry.created_at, village)
+        .join(User, User.id == LedgerEntry.user_id)
+        .outerjoin(Scan, Scan.id == LedgerEntry.scan_id)
+        .where((LedgerEntry.kind == "earn")
+               | ((LedgerEntry.kind == "adjust") & (User.role == "resident")))
         .order_by(LedgerEntry.created_at, LedgerEntry.id)
         .execution_options(yield_per=REBUILD_BATCH)
     )
@@ -166,5 +190,5 @@ def rebuild_boards(now=None):
     Credits published while it runs may be overwritten by the swap: run it when scans are
     quiet, or run it again (it converges on the ledger).
     """
-    return boards.rebuild(redis_store.client, redis_store.prefix, _earn_credits(),
+    return boards.rebuild(redis_store.client, redis_store.prefix, _credits(),
                           now or utcnow(), local_tz())

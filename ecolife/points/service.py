@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ecolife.audit.service import record as audit
 from ecolife.errors import Conflict, Forbidden, NotFound
 from ecolife.extensions import db, execute_core
+from ecolife.leaderboards import service as leaderboards
 from ecolife.points import statements
 from ecolife.points.models import LedgerEntry, LotDebit, PointLot
 from ecolife.points.schemas import LedgerEntryOut
@@ -177,8 +178,8 @@ def adjust_points(operator, user_id, delta, reason, idem=None, now=None):
         raise Forbidden("Operators cannot adjust their own points.")
     if db.session.get(User, user_id) is None:
         raise UnknownUser()
-    now = now or utcnow()
     user = lock_user(user_id, idem)
+    now = now or utcnow()  # once locked: the user's entries take their times in lock order
     source = {"actor_id": operator.id, "reason": reason}
     if delta > 0:
         entry = credit(user, delta, "adjust", now=now, **source)
@@ -189,7 +190,9 @@ def adjust_points(operator, user_id, delta, reason, idem=None, now=None):
            "balance_after": entry.balance_after})
     if idem is not None:
         idem.store(201, LedgerEntryOut().dump(entry))
+    resident = (user.id, user.role, user.community_id)  # read before the commit expires them
     db.session.commit()
+    leaderboards.publish_correction(resident, delta, now)
     return entry
 
 

@@ -35,7 +35,11 @@ class Adjustments(MethodView):
                       description="`insufficient_points` (the balance would go below zero) or "
                                   "`idempotency_conflict`")
     def post(self, data, user_id):
-        """Add or take points with a reason (operators); audited."""
+        """Add or take points with a reason (operators); audited.
+
+        A resident's correction also counts on the leaderboards of the period it is made in
+        (a duplicate credit taken back leaves them), in the village they belong to now.
+        """
         return service.adjust_points(
             current_user(), user_id, data["delta"], data["reason"], idempotency.current()
         )

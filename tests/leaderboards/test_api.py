@@ -246,3 +246,30 @@ def test_a_failed_embedded_fill_is_a_503_and_is_tried_again(app, client, monkeyp
     assert state["boards_unfilled"] is True
     monkeypatch.setitem(state, "client", fakeredis.FakeRedis())
     assert board(client, resident)["entries"] == [] and state["boards_unfilled"] is False
+
+
+def test_an_operators_correction_reaches_the_boards_and_a_rebuild_agrees(client, code):
+    village = make_village()
+    cheat, honest = make_user(community_id=village.id), make_user(community_id=village.id)
+    for i in range(4):
+        scan_at(cheat, code, BASE + i * SECOND)
+    for i in range(3):
+        scan_at(honest, code, BASE + (10 + i) * SECOND)
+    operator = make_user("operator")
+    taken = client.post(f"/api/v1/users/{cheat.id}/adjustments",
+                        json={"delta": -10, "reason": "Duplicate credit"}, headers=auth(operator))
+    assert taken.status_code == 201, taken.get_json()
+    shop_owner = make_user("shop_owner")
+    given = client.post(f"/api/v1/users/{shop_owner.id}/adjustments",
+                        json={"delta": 50, "reason": "Counter float"}, headers=auth(operator))
+    assert given.status_code == 201  # not a resident: never on a board
+    for period in ("week", "all"):
+        assert ranking(board(client, cheat, period=period)) == [(1, honest.id, 15),
+                                                                 (2, cheat.id, 10)]
+        body = board(client, cheat, period=period, community_id=village.id)
+        assert body["me"] == {"rank": 2, "points": 10}
+    me = client.get("/api/v1/me", headers=auth(cheat)).get_json()
+    assert me["lifetime_points"] == 10
+    live = snapshot()
+    service.rebuild_boards()
+    assert snapshot() == live

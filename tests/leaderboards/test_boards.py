@@ -209,8 +209,8 @@ def test_encoded_scores_stay_exact_in_a_double():
     assert boards.encode_score(5, last + timedelta(days=999)) == 5 * 2**32  # tie-break clamps
 
 
-@pytest.mark.parametrize("points", [0, -1, MAX_POINTS + 1, 1.5])
-def test_record_takes_only_earned_integer_points(r, prefix, points):
+@pytest.mark.parametrize("points", [0, MAX_POINTS + 1, -MAX_POINTS - 1, 1.5])
+def test_record_takes_only_non_zero_integer_points(r, prefix, points):
     with pytest.raises(ValueError):
         boards.record(r, prefix, 1, points, NOW, [], BANGKOK)
     with pytest.raises(ValueError):
@@ -228,3 +228,29 @@ def test_bad_arguments_raise_value_error(r, prefix):
         boards.top(r, prefix, "week", None, NOW, BANGKOK, 0)  # ZREVRANGE 0 -1 is everything
     with pytest.raises(ValueError):
         boards.record(r, prefix, 1, 5, datetime(2026, 11, 30, 12, 0), [], BANGKOK)  # naive
+
+
+def test_a_deduction_lowers_a_user_never_below_zero_and_live_equals_rebuilt(write, r, prefix):
+    at = MONDAY + timedelta(hours=9)
+    write([
+        (1, 20, at, VILLAGE_A), (2, 15, at + MINUTE, VILLAGE_A),
+        (1, -10, at + 2 * MINUTE, VILLAGE_A),   # a duplicate credit taken back: 1 falls below 2
+        (3, 5, at + 3 * MINUTE, VILLAGE_B),
+        (3, -8, at + 4 * MINUTE, VILLAGE_B),    # more than they earned: off the board, not -3
+        (4, -5, at + 5 * MINUTE, VILLAGE_B),    # never on it: stays off
+        (3, 2, at + 6 * MINUTE, VILLAGE_B),     # and starts again from zero
+    ])
+    now = at + 10 * MINUTE
+    assert top(r, prefix, "week", now) == [(1, 2, 15), (2, 1, 10), (3, 3, 2)]
+    assert top(r, prefix, "week", now, community_id=101) == [(1, 2, 15), (2, 1, 10)]
+    assert boards.rank_of(r, prefix, "week", None, 4, now, BANGKOK) == (None, 0)
+    totals = boards.community_totals(r, prefix, "all", [101, 102, 11, 12, 1], now, BANGKOK)
+    assert totals == {101: 25, 102: 0, 11: 25, 12: 0, 1: 19}  # 102: 5 - 8 - 5 + 2 reads 0
+
+
+def test_a_board_every_user_left_is_rebuilt_as_no_board(r, prefix):
+    at = MONDAY + timedelta(hours=9)
+    boards.rebuild(r, prefix, [(1, 5, at, []), (1, -5, at + MINUTE, [])],
+                   now=at + 2 * MINUTE, tz=BANGKOK)
+    assert top(r, prefix, "all", at + 2 * MINUTE) == []
+    assert not r.exists(boards.board_key(prefix, "all", None, at, BANGKOK))
