@@ -4,8 +4,14 @@ With nothing set, EcoLife runs embedded: SQLite in ``instance/``, an in-process 
 (fakeredis) and a secret generated once into ``instance/``. ``ECOLIFE_ENV=production``
 refuses to start without ``SECRET_KEY`` (32+ characters), ``DATABASE_URL`` and ``REDIS_URL``;
 any ``ECOLIFE_ENV`` other than those in ``ENVIRONMENTS`` refuses to start at all.
+Settings are checked here, at import: a bad value refuses to start with a ValueError
+naming its variable, rather than failing inside requests (or, for a rate limit, applying none).
 """
 import os
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import limits
+import phonenumbers
 
 # What ECOLIFE_ENV may say. Anything else (a typo such as "prod") is refused at startup rather
 # than silently run as development. TestConfig's own "testing" is not set from the environment.
@@ -17,7 +23,12 @@ MIN_SECRET_LENGTH = 32
 
 def _int(name, default):
     value = os.environ.get(name)
-    return default if value in (None, "") else int(value)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
 
 
 def _at_least(name, default, minimum):
@@ -26,6 +37,71 @@ def _at_least(name, default, minimum):
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, not {value}")
     return value
+
+
+def _fraction(name, default):
+    """A number from 0 to 1."""
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is None or not 0 <= number <= 1:  # NaN fails the comparison too
+        raise ValueError(f"{name} must be a number from 0 to 1, not {value!r}")
+    return number
+
+
+_FLAGS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
+def _flag(name, default):
+    """On or off, in one of _FLAGS' words; any other value refuses rather than guessing."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    if value.lower() not in _FLAGS:
+        raise ValueError(f"{name} must be 1, 0, true, false, yes or no, not {value!r}")
+    return _FLAGS[value.lower()]
+
+
+def _rate_limit(name, default):
+    """A Flask-Limiter limit such as "5 per minute; 30 per hour". Flask-Limiter parses it only
+    at each request, and one it cannot parse it logs and skips: no limit at all."""
+    value = os.environ.get(name, default)
+    try:
+        limits.parse_many(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    return value
+
+
+def _timezone(name, default):
+    value = os.environ.get(name, default)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "Asia"
+        raise ValueError(f"{name} must be an IANA time zone such as Asia/Bangkok, "
+                         f"not {value!r}") from None
+    return value
+
+
+def _phone_region(name, default):
+    """An ISO 3166 code phonenumbers knows, upper-cased: it refuses "th" for "TH"."""
+    value = os.environ.get(name, default).upper()
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"{name} must be a country code such as TH, not {value!r}")
+    return value
+
+
+def flask_debug():
+    """FLASK_DEBUG as Flask's CLI reads it: set, and not 0, false or no.
+
+    Read when called, not at import: ``flask run --debug`` sets it just before loading the app.
+    """
+    value = os.environ.get("FLASK_DEBUG")
+    return bool(value) and value.lower() not in ("0", "false", "no")
 
 
 def _database_url(url):
@@ -74,7 +150,7 @@ def _qr_keys(spec):
 
 class Config:
     ECOLIFE_ENV = os.environ.get("ECOLIFE_ENV", "development")
-    DEBUG = ECOLIFE_ENV == "development" and os.environ.get("FLASK_DEBUG") == "1"
+    DEBUG = ECOLIFE_ENV == "development" and flask_debug()
     TESTING = False
 
     SECRET_KEY = os.environ.get("SECRET_KEY")  # None: generated once into instance/
@@ -83,11 +159,12 @@ class Config:
     QR_KEYS = _qr_keys(os.environ.get("QR_KEYS"))  # None: one key derived from SECRET_KEY
     JWT_ISSUER = os.environ.get("JWT_ISSUER", "ecolife")
     JWT_AUDIENCE = os.environ.get("JWT_AUDIENCE", "ecolife-api")
-    ACCESS_TOKEN_MINUTES = _int("ACCESS_TOKEN_MINUTES", 15)
-    REFRESH_TOKEN_DAYS = _int("REFRESH_TOKEN_DAYS", 30)
-    # OWASP's argon2id minimum: 19 MiB, 2 iterations, 1 lane.
-    ARGON2_MEMORY_KIB = _int("ARGON2_MEMORY_KIB", 19456)
-    ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 2)
+    ACCESS_TOKEN_MINUTES = _at_least("ACCESS_TOKEN_MINUTES", 15, 1)
+    REFRESH_TOKEN_DAYS = _at_least("REFRESH_TOKEN_DAYS", 30, 1)
+    # OWASP's argon2id minimum: 19 MiB, 2 iterations, 1 lane. Below argon2's own floor (8 KiB
+    # per lane; ecolife/auth/passwords.py hashes with 1 lane, 1 iteration) no hash can be made.
+    ARGON2_MEMORY_KIB = _at_least("ARGON2_MEMORY_KIB", 19456, 8)
+    ARGON2_TIME_COST = _at_least("ARGON2_TIME_COST", 2, 1)
 
     SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("DATABASE_URL"))  # None: instance/
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
@@ -97,14 +174,14 @@ class Config:
     FILL_EMBEDDED_BOARDS = True
 
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/")
-    ECOLIFE_TIMEZONE = os.environ.get("ECOLIFE_TIMEZONE", "Asia/Bangkok")
+    ECOLIFE_TIMEZONE = _timezone("ECOLIFE_TIMEZONE", "Asia/Bangkok")
     # Where a phone number typed without a country code is (ISO 3166 code).
-    PHONE_REGION = os.environ.get("PHONE_REGION", "TH")
-    POINTS_EXPIRE_DAYS = _int("POINTS_EXPIRE_DAYS", 365)
+    PHONE_REGION = _phone_region("PHONE_REGION", "TH")
+    POINTS_EXPIRE_DAYS = _at_least("POINTS_EXPIRE_DAYS", 365, 1)
     # API.md: "Keys are kept at least 24 hours".
     IDEMPOTENCY_KEEP_HOURS = _at_least("IDEMPOTENCY_KEEP_HOURS", 48, 24)
     # Share of a community's members active in 30 days for it to count as "clean".
-    CLEAN_COMMUNITY_THRESHOLD = float(os.environ.get("CLEAN_COMMUNITY_THRESHOLD", "0.8"))
+    CLEAN_COMMUNITY_THRESHOLD = _fraction("CLEAN_COMMUNITY_THRESHOLD", 0.8)
     # Level thresholds on lifetime points: (points, name).
     LEVELS = (
         (0, "Seedling"),
@@ -115,10 +192,11 @@ class Config:
         (5000, "Eco Champion"),
     )
 
-    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 64 * 1024)
+    # Larger bodies get 413; the floor of 1 KiB catches a typo such as 64 meant as 64K.
+    MAX_CONTENT_LENGTH = _at_least("MAX_CONTENT_LENGTH", 64 * 1024, 1024)
     # Number of proxies in front of the app whose X-Forwarded-For is trusted.
-    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
-    RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") == "1"
+    TRUSTED_PROXIES = _at_least("TRUSTED_PROXIES", 0, 0)
+    RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
     # A moving window: a fixed one lets twice the limit through across a window's edge.
     RATELIMIT_STRATEGY = "moving-window"
@@ -128,13 +206,13 @@ class Config:
     RATELIMIT_STORAGE_OPTIONS = {"socket_timeout": 0.25, "socket_connect_timeout": 0.25}
     # Per IP means per IPv4 address or per IPv6 /64 (ecolife/extensions.py). Every attempt
     # counts, successful or not; ";" separates tiers that all apply.
-    LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "20 per minute")
-    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute; 30 per hour")
-    REGISTER_LIMIT_PER_IP = os.environ.get("REGISTER_LIMIT_PER_IP", "30 per hour")
+    LOGIN_LIMIT_PER_IP = _rate_limit("LOGIN_LIMIT_PER_IP", "20 per minute")
+    LOGIN_LIMIT_PER_ACCOUNT = _rate_limit("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute; 30 per hour")
+    REGISTER_LIMIT_PER_IP = _rate_limit("REGISTER_LIMIT_PER_IP", "30 per hour")
     # Every signed-in client refreshes every ACCESS_TOKEN_MINUTES, hence more than logins.
-    REFRESH_LIMIT_PER_IP = os.environ.get("REFRESH_LIMIT_PER_IP", "30 per minute")
+    REFRESH_LIMIT_PER_IP = _rate_limit("REFRESH_LIMIT_PER_IP", "30 per minute")
     # Per shop owner or operator: a counter hands over a few vouchers a minute, not one a second.
-    FULFIL_LIMIT_PER_USER = os.environ.get("FULFIL_LIMIT_PER_USER", "60 per minute")
+    FULFIL_LIMIT_PER_USER = _rate_limit("FULFIL_LIMIT_PER_USER", "60 per minute")
 
     API_TITLE = "EcoLife API"
     API_VERSION = "v1"

@@ -7,7 +7,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from config import ENVIRONMENTS, MIN_SECRET_LENGTH, config_for_env
+from config import ENVIRONMENTS, MIN_SECRET_LENGTH, config_for_env, flask_debug
 from ecolife.errors import register_error_handlers
 from ecolife.fields import MAX_ID
 from ecolife.extensions import api, db, limiter, migrate, redis_store
@@ -113,7 +113,8 @@ def _resolve_embedded_defaults(app):
 
 
 def _check_production(config):
-    """Refuse to start without real secrets and services; warn of a per-proxy rate limit."""
+    """Refuse to start without real secrets and services, or with the debugger; warn of a
+    per-proxy rate limit."""
     missing = [k for k in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "REDIS_URL") if not config[k]]
     if missing:
         names = ["DATABASE_URL" if k == "SQLALCHEMY_DATABASE_URI" else k for k in missing]
@@ -121,6 +122,11 @@ def _check_production(config):
     if len(config["SECRET_KEY"]) < MIN_SECRET_LENGTH:
         # JWT and QR keys derive from it: a short one is guessed offline from one token.
         raise RuntimeError(f"SECRET_KEY must be {MIN_SECRET_LENGTH}+ characters in production")
+    if flask_debug():
+        # Flask's CLI sets app.debug from FLASK_DEBUG after create_app, whatever DEBUG says,
+        # and the debugger's console runs any Python a visitor types.
+        raise RuntimeError("FLASK_DEBUG (or flask --debug) asks for the debugger: production "
+                           "never runs it; unset FLASK_DEBUG or set it to 0")
     config["DEBUG"] = False
     if not config["RATELIMIT_ENABLED"]:
         log.warning("RATELIMIT_ENABLED=0: no rate limit applies, logins included")

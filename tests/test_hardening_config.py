@@ -1,4 +1,6 @@
-"""Startup refusals: unknown ECOLIFE_ENV, short SECRET_KEY, the demo seed in production."""
+"""Startup refusals: unknown ECOLIFE_ENV, short SECRET_KEY, the demo seed in production, the
+debugger in production, settings the app cannot use."""
+import importlib.util
 import logging
 import os
 import subprocess
@@ -7,9 +9,10 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.helpers import get_debug_flag
 from sqlalchemy import func, select
 
-from config import Config, ProductionConfig
+from config import Config, ProductionConfig, flask_debug
 from ecolife import _resolve_embedded_defaults, create_app
 from ecolife.extensions import db
 from ecolife.users.models import User
@@ -41,6 +44,23 @@ def flask_cli(tmp_path, *args, **env):
     base.update(env, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
                           env=base, capture_output=True, text=True, timeout=60)
+
+
+def load_config(monkeypatch, **env):
+    """config.py run afresh, as a module of its own, with ``env`` set: settings are read at
+    import. The ``config`` module the app uses is left alone."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("config_under_test", ROOT / "config.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def _no_debug_flag(monkeypatch):
+    """Production starts here whatever the shell's FLASK_DEBUG says."""
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
 
 
 # 1. The demo's accounts have a published password: never in production.
@@ -135,3 +155,129 @@ def test_idempotency_keys_cannot_be_kept_under_a_day(tmp_path):
     assert result.returncode != 0
     assert "IDEMPOTENCY_KEEP_HOURS must be at least 24, not 5" in result.stderr
     assert flask_cli(tmp_path, "routes", IDEMPOTENCY_KEEP_HOURS="24").returncode == 0
+
+
+# 7. Flask's CLI turns the debugger on from FLASK_DEBUG after create_app: in production its
+#    console would run any Python a visitor types.
+
+@pytest.mark.parametrize("value", ["1", "true", "Yes", "on", "2"])
+def test_production_refuses_to_start_with_flask_debug(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("FLASK_DEBUG", value)
+    with pytest.raises(RuntimeError, match="FLASK_DEBUG .* production never runs it"):
+        resolve(production(), tmp_path)
+
+
+@pytest.mark.parametrize("value", ["0", "false", "NO", ""])
+def test_production_starts_with_flask_debug_off(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("FLASK_DEBUG", value)
+    assert resolve(production(), tmp_path)["DEBUG"] is False
+
+
+@pytest.mark.parametrize("value", [None, "", "0", "false", "False", "no", "NO", "1", "true",
+                                   "yes", "on", "off", "debug"])
+def test_flask_debug_reads_the_variable_as_flasks_cli_does(monkeypatch, value):
+    if value is None:
+        monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    else:
+        monkeypatch.setenv("FLASK_DEBUG", value)
+    assert flask_debug() is get_debug_flag()
+
+
+@pytest.mark.parametrize("args, env", [(["routes"], {"FLASK_DEBUG": "1"}),
+                                       (["--debug", "routes"], {})])
+def test_flask_cli_with_the_debugger_refuses_in_production(tmp_path, args, env):
+    """The reported reproduction: FLASK_DEBUG=1 (or --debug) under ECOLIFE_ENV=production."""
+    result = flask_cli(tmp_path, *args, ECOLIFE_ENV="production", SECRET_KEY="k" * 48,
+                       DATABASE_URL=f"sqlite:///{tmp_path / 'prod.db'}",
+                       REDIS_URL="redis://127.0.0.1:1/0", **env)
+    assert result.returncode != 0, result.stdout
+    assert "production never runs it" in result.stderr
+
+
+# 8. A rate limit Flask-Limiter cannot parse is logged and skipped at every request: no limit.
+
+LIMITS = ("LOGIN_LIMIT_PER_IP", "LOGIN_LIMIT_PER_ACCOUNT", "REGISTER_LIMIT_PER_IP",
+          "REFRESH_LIMIT_PER_IP", "FULFIL_LIMIT_PER_USER")
+
+
+@pytest.mark.parametrize("name", LIMITS)
+@pytest.mark.parametrize("value", ["lots", "", "5 per minute; often"])
+def test_a_rate_limit_that_does_not_parse_refuses_to_start(monkeypatch, name, value):
+    with pytest.raises(ValueError, match=f"^{name}: "):
+        load_config(monkeypatch, **{name: value})
+
+
+def test_rate_limits_that_parse_are_kept_as_written(monkeypatch):
+    config = load_config(monkeypatch, LOGIN_LIMIT_PER_IP="10/minute; 100 per hour")
+    assert config.Config.LOGIN_LIMIT_PER_IP == "10/minute; 100 per hour"
+
+
+@pytest.mark.parametrize("value, enabled", [("1", True), ("true", True), ("YES", True),
+                                            ("0", False), ("False", False), ("no", False)])
+def test_ratelimit_enabled_words(monkeypatch, value, enabled):
+    assert load_config(monkeypatch, RATELIMIT_ENABLED=value).Config.RATELIMIT_ENABLED is enabled
+
+
+@pytest.mark.parametrize("value", ["on", "off", "", "2", "enabled"])
+def test_ratelimit_enabled_refuses_other_words(monkeypatch, value):
+    # Each of these used to mean off, "true" and "yes" included.
+    with pytest.raises(ValueError, match="^RATELIMIT_ENABLED must be 1, 0, true, false, yes"):
+        load_config(monkeypatch, RATELIMIT_ENABLED=value)
+
+
+# 9. A setting the app cannot use refuses to start, naming its variable, instead of failing
+#    inside requests.
+
+@pytest.mark.parametrize("name, value", [
+    ("ECOLIFE_TIMEZONE", "Mars/Olympus"),
+    ("ECOLIFE_TIMEZONE", "Asia"),
+    ("ECOLIFE_TIMEZONE", "../etc/passwd"),
+    ("ARGON2_MEMORY_KIB", "7"),
+    ("ARGON2_MEMORY_KIB", "0"),
+    ("ARGON2_MEMORY_KIB", "19 MiB"),
+    ("ARGON2_TIME_COST", "0"),
+    ("ARGON2_TIME_COST", "-2"),
+    ("TRUSTED_PROXIES", "-1"),
+    ("TRUSTED_PROXIES", "one"),
+    ("ACCESS_TOKEN_MINUTES", "0"),
+    ("REFRESH_TOKEN_DAYS", "0"),
+    ("POINTS_EXPIRE_DAYS", "0"),
+    ("POINTS_EXPIRE_DAYS", "1.5"),
+    ("MAX_CONTENT_LENGTH", "1023"),
+    ("MAX_CONTENT_LENGTH", "64K"),
+    ("IDEMPOTENCY_KEEP_HOURS", "two days"),
+    ("PHONE_REGION", "XX"),
+    ("PHONE_REGION", "Thailand"),
+    ("CLEAN_COMMUNITY_THRESHOLD", "1.5"),
+    ("CLEAN_COMMUNITY_THRESHOLD", "-0.1"),
+    ("CLEAN_COMMUNITY_THRESHOLD", "nan"),
+    ("CLEAN_COMMUNITY_THRESHOLD", "high"),
+])
+def test_a_setting_the_app_cannot_use_refuses_to_start(monkeypatch, name, value):
+    with pytest.raises(ValueError, match=f"^{name} must "):
+        load_config(monkeypatch, **{name: value})
+
+
+@pytest.mark.parametrize("name, value, kept", [
+    ("ECOLIFE_TIMEZONE", "UTC", "UTC"),
+    ("ARGON2_MEMORY_KIB", "8", 8),
+    ("ARGON2_TIME_COST", "1", 1),
+    ("TRUSTED_PROXIES", "0", 0),
+    ("MAX_CONTENT_LENGTH", "1024", 1024),
+    ("PHONE_REGION", "th", "TH"),  # phonenumbers knows only "TH"
+    ("CLEAN_COMMUNITY_THRESHOLD", "0", 0.0),
+    ("CLEAN_COMMUNITY_THRESHOLD", "1", 1.0),
+])
+def test_the_edges_of_what_a_setting_accepts(monkeypatch, name, value, kept):
+    assert getattr(load_config(monkeypatch, **{name: value}).Config, name) == kept
+
+
+def test_the_argon2_floor_is_argon2s_own():
+    """8 KiB and 1 iteration hash at the app's parallelism; 7 KiB does not."""
+    from argon2.exceptions import HashingError
+
+    from ecolife.auth.passwords import _hasher_for
+
+    assert _hasher_for(1, 8)[0].verify(_hasher_for(1, 8)[0].hash("password"), "password")
+    with pytest.raises(HashingError):
+        _hasher_for(1, 7)
