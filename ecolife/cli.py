@@ -24,16 +24,25 @@ def create_operator(email, password, display_name):
     """Create an operator account (operators are never self-registered)."""
     import marshmallow as ma
 
-    from ecolife.auth.service import create_user
+    from ecolife.auth.schemas import RegisterIn
+    from ecolife.auth.service import AlreadyRegistered, create_user
     from ecolife.users.schemas import clean_display_name
 
+    try:  # registration's rule: login reads a string without "@" as a phone, not an email
+        email = RegisterIn().fields["email"].deserialize(email)
+    except ma.ValidationError as exc:
+        raise click.BadParameter(" ".join(exc.messages), param_hint="--email") from exc
     if len(password) < 8:
         raise click.BadParameter("at least 8 characters", param_hint="--password")
     try:  # the same rule as a registration's: operators appear in lists too
         display_name = clean_display_name(display_name)
     except ma.ValidationError as exc:
         raise click.BadParameter(" ".join(exc.messages), param_hint="--name") from exc
-    user = create_user(email=email, password=password, display_name=display_name, role="operator")
+    try:
+        user = create_user(email=email, password=password, display_name=display_name,
+                           role="operator")
+    except AlreadyRegistered as exc:
+        raise click.ClickException(f"{email} is already registered") from exc
     db.session.commit()
     click.echo(f"operator {user.id} <{user.email}> created")
 
@@ -62,10 +71,22 @@ def seed_demo():
 
 @click.command("verify-ledger")
 def verify_ledger():
-    """Check that every account's ledger sums to its balance; exit 1 if not."""
+    """Check that every account's ledger sums to its balance.
+
+    Exit status: 0 when every account checks out, 1 when one does not (each problem printed),
+    2 when the check could not run (e.g. the database is unreachable).
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
     from ecolife.points.verification import verify
 
-    problems = verify()
+    try:
+        problems = verify()
+    except SQLAlchemyError as exc:
+        # Not a verdict on the ledger: a monitor must tell this from a mismatch.
+        reason = str(getattr(exc, "orig", None) or exc).strip() or type(exc).__name__
+        click.echo(f"verify-ledger could not run: {reason.splitlines()[0]}", err=True)
+        sys.exit(2)
     for problem in problems:
         click.echo(problem)
     if problems:
