@@ -8,7 +8,9 @@ with few threads then queues requests while another idles. Measured on this 2-co
 16 keep-alive clients scanning, the three settings served side by side in alternating rounds
 (median of 5 rounds): 3 workers x 8 threads 238 scans/s (p99 138 ms), 2 x 8 220/s (p99 193 ms),
 4 x 4 187/s (p99 209 ms). Hence cores + 1 workers of 8 threads.
-Every value can be overridden from the environment for experiments (BENCH_WORKERS, ...).
+Every value can be overridden from the environment for experiments (BENCH_BIND, BENCH_WORKERS,
+...). It binds 127.0.0.1:8000, the benchmarks' address; behind a load balancer pass
+``--bind 0.0.0.0:8000``: gunicorn's command line overrides this file.
 """
 import multiprocessing
 import os

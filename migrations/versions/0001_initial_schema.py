@@ -5,6 +5,7 @@ Revises:
 Create Date: 2026-11-28 17:01:51.903632
 
 """
+import json
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -369,19 +370,42 @@ def _seed_defaults():
     now = datetime.now(UTC)
     if op.get_bind().dialect.name == "sqlite":
         now = now.replace(tzinfo=None)  # stored as naive UTC, like ecolife.dbtypes.UTCDateTime
+    # Typed columns: `flask db upgrade --sql` writes the rows as literals, and SQLAlchemy
+    # renders a literal only for a column whose type it knows.
     actions = sa.table(
         "actions",
-        *(sa.column(name) for name in ("slug", "name", "name_th", "points", "impact_unit",
-                                       "impact_amount", "cooldown_minutes", "daily_limit",
-                                       "active", "created_at", "updated_at")),
+        sa.column("slug", sa.String()),
+        sa.column("name", sa.String()),
+        sa.column("name_th", sa.String()),
+        sa.column("points", sa.Integer()),
+        sa.column("impact_unit", sa.String()),
+        sa.column("impact_amount", sa.Integer()),
+        sa.column("cooldown_minutes", sa.Integer()),
+        sa.column("daily_limit", sa.Integer()),
+        sa.column("active", sa.Boolean()),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+        sa.column("updated_at", sa.DateTime(timezone=True)),
     )
     op.bulk_insert(actions, [dict(row, created_at=now, updated_at=now) for row in action_rows()])
     badges = sa.table(
         "badges",
-        *(sa.column(name) for name in ("slug", "name", "description", "active", "created_at")),
-        sa.column("criteria", sa.JSON()),
+        sa.column("slug", sa.String()),
+        sa.column("name", sa.String()),
+        sa.column("description", sa.String()),
+        sa.column("active", sa.Boolean()),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+        sa.column("criteria", _LiteralJSON()),
     )
     op.bulk_insert(badges, [dict(row, created_at=now) for row in badge_rows()])
+
+
+class _LiteralJSON(sa.types.TypeDecorator):
+    """JSON, and as a literal its text quoted as a string (SQLAlchemy's JSON renders none)."""
+    impl = sa.JSON
+    cache_ok = True
+
+    def process_literal_param(self, value, dialect):
+        return sa.String().literal_processor(dialect)(json.dumps(value))
 
 
 def downgrade():
