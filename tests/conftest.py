@@ -8,6 +8,8 @@ import os
 import uuid
 
 import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -52,6 +54,7 @@ def app(tmp_path_factory):
         REDIS_KEY_PREFIX = f"ecolife-test:{RUN_ID}:"
 
     app = create_app(SessionConfig)
+    app.test_client_class = RequestScopedClient
     with app.app_context():
         upgrade()
     yield app
@@ -61,6 +64,21 @@ def app(tmp_path_factory):
         _delete_redis_keys()
     if drop:
         drop()
+
+
+class RequestScopedClient(FlaskClient):
+    """Each request in an app context of its own, as in production: its session is removed
+    when it ends, so what it did not commit is gone, and the test reads only what it did.
+
+    Without this the request ran in the test's app context, on the test's session: a service
+    that forgot to commit passed every test that read its work back.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            db.session.commit()  # the test's own transaction ends first (SQLite: one writer)
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
 
 def _delete_redis_keys():

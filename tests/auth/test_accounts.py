@@ -1,6 +1,9 @@
 """Register, login, refresh, logout, /me — the Accounts table of API.md."""
 import pytest
+from sqlalchemy import func, select
 
+from ecolife.extensions import db
+from ecolife.users.models import User
 from tests.factories import PASSWORD, assert_error, auth, make_user, make_village
 
 
@@ -50,7 +53,7 @@ def test_register_refusals_are_422_and_write_nothing(client, body, field):
     response = register(client, **body)
     errors = assert_error(response, 422, "validation_error")["errors"]
     assert field in errors
-    assert login(client, "a@example.org").status_code == 401
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
 
 
 def test_register_taken_email_or_phone_is_409(client):
@@ -144,6 +147,7 @@ def test_patch_me_changes_name_and_refuses_role_and_balance(client):
         assert_error(response, 422, "validation_error")
     me = client.get("/api/v1/me", headers=auth(user)).get_json()
     assert me["role"] == "resident" and me["balance"] == 0
+    assert me["display_name"] == "นภา"  # read back: the change was committed
 
 
 def test_create_operator_command(app):

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from ecolife.audit.models import AuditEntry
 from ecolife.extensions import db
 from ecolife.idempotency.models import IdempotencyKey
+from ecolife.points.verification import verify
 from ecolife.users.models import User
 from tests.conftest import backend
 from tests.factories import assert_error, auth, make_user
@@ -160,3 +161,23 @@ def test_concurrent_takes_never_drive_a_balance_below_zero(app):
     db.session.rollback()
     assert db.session.get(User, resident.id).balance == 0
     assert sorted(after for _, _, after in ledger(resident)[1:]) == list(range(0, 100, 10))
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(backend() != "postgresql", reason="needs PostgreSQL")
+def test_concurrent_takes_expire_a_due_lot_once(app):
+    # Each debit first expires the user's due lots: without the user's row lock two of them
+    # both expired the same lot (balance 48 for 90, and lots no longer matching it).
+    operator, resident = make_user("operator"), make_user()
+    now = datetime.now(UTC)
+    credit_at(resident, 50, now - timedelta(days=40), expires_at=now - timedelta(days=1))
+    credit_at(resident, 100, now - timedelta(days=1))
+    headers = auth(operator)
+    results = run_concurrently(app, 10, lambda client, i: client.post(
+        f"/api/v1/users/{resident.id}/adjustments", json={"delta": -1, "reason": f"take {i}"},
+        headers=headers))
+    assert Counter(status for status, _, _ in results) == {201: 10}, results[:2]
+    db.session.rollback()
+    assert [delta for kind, delta, _ in ledger(resident) if kind == "expire"] == [-50]
+    assert db.session.get(User, resident.id).balance == 90
+    assert verify() == []

@@ -120,8 +120,15 @@ def test_decision_on_unknown_shop_and_bad_body(client, people):
 
 def test_a_change_to_the_same_values_writes_and_logs_nothing(client, people):
     shop = make_shop(people["owner"], name="ร้านเดิม", category="cafe")
+    before = row_of(shop)
     for body in ({}, {"name": "ร้านเดิม", "category": "cafe"}):
         response = client.patch(f"/api/v1/shops/{shop.id}", json=body,
                                 headers=auth(people["owner"]))
         assert response.status_code == 200 and response.get_json()["name"] == "ร้านเดิม"
+    assert row_of(shop) == before
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+def row_of(shop):
+    """Every column of the shop's row as stored."""
+    return db.session.execute(select(Shop.__table__).where(Shop.id == shop.id)).one()._asdict()
