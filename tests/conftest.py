@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from flask import has_app_context
-from flask.testing import FlaskClient
+from flask.testing import FlaskCliRunner, FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -55,6 +55,7 @@ def app(tmp_path_factory):
 
     app = create_app(SessionConfig)
     app.test_client_class = RequestScopedClient
+    app.test_cli_runner_class = CommandScopedCliRunner
     with app.app_context():
         upgrade()
     yield app
@@ -79,6 +80,17 @@ class RequestScopedClient(FlaskClient):
             db.session.commit()  # the test's own transaction ends first (SQLite: one writer)
         with self.application.app_context():
             return super().open(*args, **kwargs)
+
+
+class CommandScopedCliRunner(FlaskCliRunner):
+    """Each command in an app context of its own, for the same reason: a command runs in a
+    process of its own, and what it did not commit is gone when it ends."""
+
+    def invoke(self, *args, **kwargs):
+        if has_app_context():
+            db.session.commit()
+        with self.app.app_context():
+            return super().invoke(*args, **kwargs)
 
 
 def _delete_redis_keys():
