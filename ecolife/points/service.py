@@ -233,9 +233,19 @@ def expire_due(now=None):
     return users, points
 
 
-def expiring_points(user_id, within_days):
-    """Points that expire within ``within_days``, and the soonest such expiry."""
-    now = utcnow()
+def expire_user_now(user_id, now):
+    """Expire one user's due lots in a transaction of its own, under the user's lock (a read
+    that found some: the balance it shows is then what a spend would find)."""
+    user = lock_user(user_id)
+    if user is not None:
+        expire_user_lots(user, now)
+    db.session.commit()
+
+
+def expiring_points(user_id, within_days, now=None):
+    """Points that expire within ``within_days``, and the soonest such expiry (at or before
+    ``now``: some are already due)."""
+    now = now or utcnow()
     points, soonest = db.session.execute(
         select(func.coalesce(func.sum(PointLot.remaining), 0), func.min(PointLot.expires_at)).where(
             PointLot.user_id == user_id,

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from ecolife.communities.models import Community
 from ecolife.errors import Invalid
 from ecolife.extensions import db
-from ecolife.points.service import expiring_points
+from ecolife.points.service import expire_user_now, expiring_points
 from ecolife.timeutil import local_day, utcnow
 from ecolife.users.levels import level_for
 
@@ -31,8 +31,17 @@ def current_streak(user, today=None):
 
 
 def describe(user):
-    """``GET /me``: the account, its balance, level, streak and points about to expire."""
-    points, next_expiry = expiring_points(user.id, within_days=EXPIRY_WARNING_DAYS)
+    """``GET /me``: the account, its balance, level, streak and points about to expire.
+
+    Points already past their date are expired first, as a spend would: without this the
+    balance counted them until the hourly ``expire-points`` ran, and a resident shown 100 could
+    be refused an 80-point reward.
+    """
+    now = utcnow()
+    points, next_expiry = expiring_points(user.id, EXPIRY_WARNING_DAYS, now)
+    if next_expiry is not None and next_expiry <= now:
+        expire_user_now(user.id, now)
+        points, next_expiry = expiring_points(user.id, EXPIRY_WARNING_DAYS, now)
     return {
         "id": user.id,
         "display_name": user.display_name,

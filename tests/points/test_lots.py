@@ -115,6 +115,19 @@ def test_me_shows_what_expires_within_30_days(client):
     assert abs(soonest - (now + 15 * DAY)) < timedelta(seconds=5)
 
 
+def test_me_expires_points_past_their_date_before_showing_the_balance(client):
+    # Before the hourly job: the balance shown must be what a spend would find.
+    user = make_user()
+    now = datetime.now(UTC)
+    credit_at(user, 50, now - 40 * DAY, expires_at=now - DAY)
+    credit_at(user, 20, now - DAY)
+    me = client.get("/api/v1/me", headers=auth(user)).get_json()
+    assert me["balance"] == 20 and me["expiring"]["points"] == 0
+    assert ledger(user) == [("earn", 50, 50), ("earn", 20, 70), ("expire", -50, 20)]
+    assert client.get("/api/v1/me", headers=auth(user)).get_json()["balance"] == 20
+    assert len(ledger(user)) == 3 and verify() == []
+
+
 def test_expire_points_command(app):
     user = make_user()
     credit_at(user, 10, datetime.now(UTC) - 400 * DAY)
