@@ -226,6 +226,10 @@ def _replay(row, context):
     if row.request_hash != context.request_hash:
         raise KeyReused()
     response = Response(row.response_body, status=row.response_status, mimetype="application/json")
+    if row.response_status == 429:  # the refusal's wait, as its header said the first time
+        retry_after = json.loads(row.response_body).get("retry_after")
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
     response.headers["Idempotent-Replayed"] = "true"
     return response
 
