@@ -40,8 +40,7 @@ HEADER_DOC = {
     "refusal included); another body is 422 idempotency_key_reused; while the first runs, "
     "409 idempotency_conflict. Keys are kept at least 24 hours. A request refused before any "
     "work began (401, 403 `forbidden`, 422 `validation_error`) keeps nothing: it may be "
-    "retried as sent or corrected. Nor does a 429 (`cooldown`, `daily_limit`): retried with "
-    "the same key once its Retry-After has passed, it is judged anew.",
+    "retried as sent or corrected.",
 }
 
 
@@ -169,8 +168,6 @@ def _remember_refusal(context, refusal):
     Returns the stored answer of a twin that finished first (it stands instead), else None.
     Not kept, as no work began (Stripe's rule too): a refusal about the caller (401, a role's
     403 ``forbidden``), a ``validation_error``, and a server failure; a retry is judged anew.
-    Nor a 429: it says "try again after Retry-After", and a retry replaying it would be told
-    the same wait for as long as the key is kept.
     """
     from ecolife.points.service import lock_user  # points moves call back into this module
 
@@ -183,7 +180,7 @@ def _remember_refusal(context, refusal):
     except Replay as replay:
         db.session.rollback()
         return replay.row
-    if caller is None or refusal.status == 429:  # gone: no key can belong to it; or a wait
+    if caller is None:  # the caller's account is gone: no key can belong to it
         db.session.rollback()
         return None
     context.store(refusal.status, error_body(refusal.status, refusal.error, refusal.message,
