@@ -40,7 +40,8 @@ HEADER_DOC = {
     "refusal included); another body is 422 idempotency_key_reused; while the first runs, "
     "409 idempotency_conflict. Keys are kept at least 24 hours. A request refused before any "
     "work began (401, 403 `forbidden`, 422 `validation_error`) keeps nothing: it may be "
-    "retried as sent or corrected.",
+    "retried as sent or corrected. Any other refusal is the first response: a 429's replay "
+    "repeats its Retry-After, which is when a new request (with a new key) may succeed.",
 }
 
 
