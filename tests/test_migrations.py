@@ -92,5 +92,5 @@ def test_offline_sql_builds_the_models_schema_and_its_note_rewrites_the_phones(t
         assert result.returncode == 0, result.stderr[-2000:]
     with engine.connect() as connection:
         assert connection.scalar(sa.text("SELECT phone FROM users")) == "+66812345678"
-        assert connection.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0003"
+        assert connection.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0004"
     engine.dispose()

@@ -1,15 +1,17 @@
 """Redis leaderboards: points earned per week, month and all time, globally and per community.
 
-A credit is signed: scans add, an operator's correction may take away. A user's points on a
-board never go below zero (a deduction past them leaves the board), and a user at zero is not
-on it. Community totals are plain sums, read as zero when below it.
+A credit is signed: scans add, an operator's correction may take away. A user's score holds
+the plain signed sum of their credits, so credits may arrive in any order (each is published
+after its own commit) and a rebuild still gives the same board; a user whose sum is zero or
+below is not shown. A community's total is what its members show: the sum of their points
+above zero on that community's board.
 
 Key layout (``P`` is the caller's prefix, ``B`` the board base for a period)::
 
     B = P + "lb:week:2026-W49" | P + "lb:month:2026-11" | P + "lb:all"
     B:g            zset  user_id -> encoded score, everyone
     B:c:<id>       zset  user_id -> encoded score, members of community <id> (and its descendants)
-    B:communities  zset  community_id -> plain points earned by its members (a signed sum)
+    B:communities  zset  community_id -> points its members show (their sums above zero)
 
 Score encoding: ``points * 2**32 + (2**32 - 1 - s)`` where ``s`` is whole seconds since
 2024-01-01T00:00Z of the credit that brought the user to their current total, so among equal
@@ -51,26 +53,32 @@ _RECORD_LUA = """
 local user, delta, tie = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local n, maxp, nc = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local span = 4294967296
+local per = 1 + nc  -- per period: the global board, then one per community
 for i = 1, n do
-  local pts, t = delta, tie
+  local pts, t, had = delta, tie, 0
   local old = redis.call('ZSCORE', KEYS[i], user)
   if old then
     old = tonumber(old)
-    pts = pts + math.floor(old / span)
+    had = math.floor(old / span)
+    pts = pts + had
     -- Credits may arrive out of order (each is published after its own commit): the total
     -- was reached at the latest credit's time, the smaller tie value.
     t = math.min(tie, old % span)
   end
-  if pts > maxp then pts = maxp end
-  if pts > 0 then
-    -- %.0f: Lua's default number-to-string keeps only 14 digits, the score needs 16
-    redis.call('ZADD', KEYS[i], string.format('%.0f', pts * span + t), user)
-  elseif old then
-    redis.call('ZREM', KEYS[i], user)  -- a deduction took all they had on this board
+  if pts > maxp then pts = maxp elseif pts < -maxp then pts = -maxp end
+  -- %.0f: Lua's default number-to-string keeps only 14 digits, the score needs 16
+  redis.call('ZADD', KEYS[i], string.format('%.0f', pts * span + t), user)
+  local j = (i - 1) % per
+  if j > 0 then
+    -- The community's total changes by what this member shows on its board (points above 0).
+    local shown = math.max(pts, 0) - math.max(had, 0)
+    if shown ~= 0 then
+      local totals, community = KEYS[n + 1 + math.floor((i - 1) / per)], ARGV[6 + j]
+      if tonumber(redis.call('ZINCRBY', totals, shown, community)) == 0 then
+        redis.call('ZREM', totals, community)
+      end
+    end
   end
-end
-for i = n + 1, #KEYS do
-  for j = 1, nc do redis.call('ZINCRBY', KEYS[i], delta, ARGV[6 + j]) end
 end
 for i = 1, #KEYS do
   local at = tonumber(ARGV[6 + nc + i])
@@ -137,8 +145,8 @@ def board_key(prefix: str, period: str, community_id: int | None, now: datetime,
 
 def encode_score(points: int, at: datetime) -> int:
     """Score for a user holding ``points`` since ``at``; see the module docstring for limits."""
-    if not 0 <= points <= MAX_POINTS:
-        raise ValueError(f"points must be within 0..{MAX_POINTS}")
+    if not -MAX_POINTS <= points <= MAX_POINTS:
+        raise ValueError(f"points must be within ±{MAX_POINTS}")
     since = math.floor(_aware(at).timestamp()) - EPOCH_2024
     return points * TIE_SPAN + (TIE_SPAN - 1 - min(max(since, 0), TIE_SPAN - 1))
 
@@ -178,6 +186,11 @@ def record(r, prefix: str, user_id: int, points: int, at: datetime,
     r.register_script(_RECORD_LUA)(keys=user_keys + comm_keys, args=args)
 
 
+def _shown(r, key: str, limit: int):
+    """The best ``limit`` members with points above zero, with their scores."""
+    return r.zrevrangebyscore(key, "+inf", TIE_SPAN, start=0, num=limit, withscores=True)
+
+
 def _entries(rows) -> list[tuple[int, int, int]]:
     """Turn ZREVRANGE WITHSCORES rows into (rank, user_id, points)."""
     return [(i, int(m), decode_points(s)) for i, (m, s) in enumerate(rows, start=1)]
@@ -194,19 +207,20 @@ def top(r, prefix: str, period: str, community_id: int | None, now: datetime,
     """The best ``limit`` users as (rank, user_id, points)."""
     _check_limit(limit)
     key = board_key(prefix, period, community_id, now, tz)
-    return _entries(r.zrevrange(key, 0, limit - 1, withscores=True))
+    return _entries(_shown(r, key, limit))
 
 
 def _me(rank, score) -> tuple[int | None, int]:
-    """(1-based rank or None, points) from raw ZREVRANK and ZSCORE replies."""
-    if rank is None or score is None:
+    """(1-based rank or None, points) from raw ZREVRANK and ZSCORE replies; a user at zero
+    or below is not on the board (and everyone shown ranks above them)."""
+    if rank is None or score is None or decode_points(score) <= 0:
         return None, 0
     return rank + 1, decode_points(score)
 
 
 def rank_of(r, prefix: str, period: str, community_id: int | None, user_id: int,
             now: datetime, tz: ZoneInfo = BANGKOK) -> tuple[int | None, int]:
-    """One user's (rank, points); (None, 0) when they earned nothing in the period."""
+    """One user's (rank, points); (None, 0) when they have nothing above zero in the period."""
     key = board_key(prefix, period, community_id, now, tz)
     pipe = r.pipeline(transaction=False)
     pipe.zrevrank(key, int(user_id)).zscore(key, int(user_id))
@@ -221,7 +235,7 @@ def board(r, prefix: str, period: str, community_id: int | None, user_id: int,
     key = board_key(prefix, period, community_id, now, tz)
     # MULTI so the caller's rank is read from the same snapshot as the entries
     pipe = r.pipeline(transaction=True)
-    pipe.zrevrange(key, 0, limit - 1, withscores=True)
+    _shown(pipe, key, limit)
     pipe.zrevrank(key, int(user_id)).zscore(key, int(user_id))
     rows, rank, score = pipe.execute()
     return _entries(rows), _me(rank, score)
@@ -229,14 +243,13 @@ def board(r, prefix: str, period: str, community_id: int | None, user_id: int,
 
 def community_totals(r, prefix: str, period: str, community_ids: Sequence[int],
                      now: datetime, tz: ZoneInfo = BANGKOK) -> dict[int, int]:
-    """Points earned in the period by the members of each community (0 if none; corrections
-    larger than the period's earnings read as 0 too)."""
+    """Points the members of each community show in the period (0 if none)."""
     _check_period(period)
     if not community_ids:
         return {}
     key = f"{_base(prefix, period, period_key_ids(now, tz)[period])}:communities"
     scores = r.zmscore(key, [int(c) for c in community_ids])
-    return {int(c): max(int(s or 0), 0) for c, s in zip(community_ids, scores)}
+    return {int(c): int(s or 0) for c, s in zip(community_ids, scores)}
 
 
 def _glob_escape(text: str) -> str:
@@ -253,8 +266,8 @@ def _replay(prefix: str, credits, now: datetime, tz: ZoneInfo):
     """Apply credits in memory as record() would; return ({key: {member: score}}, expiries)."""
     now_ts = _aware(now).timestamp()
     users: dict[str, dict[int, list[int]]] = {}  # key -> user -> [points, tie]
-    totals: dict[str, dict[int, int]] = {}
     expiry: dict[str, int] = {}
+    totals_of: dict[str, tuple[str, int]] = {}  # community board -> (totals key, community)
     for user_id, points, at, community_ids in credits:
         _check_points(points)
         tie = encode_score(0, at)
@@ -263,22 +276,22 @@ def _replay(prefix: str, credits, now: datetime, tz: ZoneInfo):
             if expire_at and expire_at <= now_ts:
                 continue
             for key in user_keys:
-                board = users.setdefault(key, {})
-                held = board.get(int(user_id))
-                total = min((held[0] if held else 0) + points, MAX_POINTS)
-                if total > 0:
-                    board[int(user_id)] = [total, min(held[1], tie) if held else tie]
-                else:
-                    board.pop(int(user_id), None)
+                held = users.setdefault(key, {}).setdefault(int(user_id), [0, tie])
+                held[0] = max(min(held[0] + points, MAX_POINTS), -MAX_POINTS)
+                held[1] = min(held[1], tie)
                 expiry[key] = expire_at
-            for c in community_ids:
-                board_totals = totals.setdefault(totals_key, {})
-                board_totals[int(c)] = board_totals.get(int(c), 0) + points
+            for key, c in zip(user_keys[1:], community_ids):
+                totals_of[key] = (totals_key, int(c))
                 expiry[totals_key] = expire_at
-    # A board whose every user was deducted to zero does not exist live either (Redis drops
-    # an empty sorted set).
-    scores = {k: {u: p * TIE_SPAN + t for u, (p, t) in m.items()}
-              for k, m in users.items() if m}
+    scores = {k: {u: p * TIE_SPAN + t for u, (p, t) in m.items()} for k, m in users.items()}
+    # A community's total: what its members show on its board, their points above zero (a
+    # total of 0 has no member, as ZINCRBY's live total is removed at 0).
+    totals: dict[str, dict[int, int]] = {}
+    for key, (totals_key, community) in totals_of.items():
+        shown = sum(p for p, _ in users[key].values() if p > 0)
+        if shown:
+            totals.setdefault(totals_key, {})[community] = shown
+    expiry = {k: at for k, at in expiry.items() if k in scores or k in totals}
     return scores | totals, expiry
 
 

@@ -27,12 +27,12 @@ class BoardEntryOut(ma.Schema):
     display_name = ma.fields.String(required=True, allow_none=True)
     points = ma.fields.Integer(required=True, metadata={
         "description": "Earned in the period: scans, and operators' corrections made in it "
-                       "(a deduction never takes a resident below 0)"})
+                       "(a resident they take to 0 or below is not shown)"})
 
 
 class BoardMeOut(ma.Schema):
     rank = ma.fields.Integer(required=True, allow_none=True, metadata={
-        "description": "null: nothing earned in the period on this board"})
+        "description": "null: nothing above 0 earned in the period on this board"})
     points = ma.fields.Integer(required=True)
 
 
@@ -61,8 +61,8 @@ class CommunityRankOut(ma.Schema):
     name = ma.fields.String(required=True)
     kind = ma.fields.String(required=True, metadata={"enum": list(KINDS)})
     points = ma.fields.Integer(required=True, metadata={
-        "description": "Earned in the period by residents while members, operators' "
-                       "corrections included (never below 0)"})
+        "description": "What its residents show on its board in the period: points earned "
+                       "while members, operators' corrections included, above 0"})
     members = ma.fields.Integer(required=True, metadata={
         "description": "Residents whose village is in this community now"})
     points_per_member = ma.fields.Float(required=True, metadata={

@@ -55,8 +55,8 @@ def publish_credit(user_id, points, at, community_ids):
 
 def publish_correction(resident, delta, at):
     """An operator's adjustment of a resident's points (``resident``: id, role, community_id,
-    as committed) to the boards of their village now; after the DB commit, failures logged,
-    not raised, like ``publish_credit``."""
+    as committed: the village its entry keeps) to the boards; after the DB commit, failures
+    logged, not raised, like ``publish_credit``."""
     user_id, role, community_id = resident
     if role != "resident":
         return  # boards rank residents; only scans put anyone on them
@@ -159,15 +159,14 @@ def _credits():
     """Every earn entry and every adjustment of a resident, oldest first, with the community
     chain it credited (streamed).
 
-    An earn's village is the one the resident belonged to when scanning (kept on the scan),
-    so a rebuild gives the boards the live credits gave, even after residents move. An
-    adjustment keeps no village: it is replayed in the resident's village of today, which is
-    where it went live unless they have moved since. The chain above a village is today's
-    tree: after an operator moves a village, a rebuild is how its past points reach the new
-    tambon's boards (PATCH /communities says so).
+    The village is the one the resident belonged to when credited (kept on the scan, or on
+    the adjustment's entry), so a rebuild gives the boards the live credits gave, even after
+    residents move. The chain above it is today's tree: after an operator moves a village, a
+    rebuild is how its past points reach the new tambon's boards (PATCH /communities says so).
     """
     tree = load_tree()
-    village = case((LedgerEntry.kind == "earn", Scan.community_id), else_=User.community_id)
+    village = case((LedgerEntry.kind == "earn", Scan.community_id),
+                   else_=LedgerEntry.community_id)
     rows = db.session.execute(
         select(LedgerEntry.user_id, LedgerEntry.delta, LedgerEntry.created_at, village)
         .join(User, User.id == LedgerEntry.user_id)

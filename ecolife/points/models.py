@@ -37,6 +37,9 @@ class LedgerEntry(db.Model):
     code_id: Mapped[int | None] = mapped_column(ForeignKey("qr_codes.id"))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str | None] = mapped_column(String(500))
+    # An adjustment's village when it was made: the leaderboards it counted on (a scan's is
+    # on the scan). None for other kinds, and for adjustments made before it was kept.
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

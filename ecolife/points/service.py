@@ -26,7 +26,8 @@ from ecolife.users.models import User
 # Kinds that count towards lifetime points (levels): what was earned, not given back.
 LIFETIME_KINDS = ("earn", "adjust")
 # Where an entry's points came from; those a caller does not name are NULL.
-SOURCE_COLUMNS = ("scan_id", "redemption_id", "shop_id", "code_id", "actor_id", "reason")
+SOURCE_COLUMNS = ("scan_id", "redemption_id", "shop_id", "code_id", "actor_id", "reason",
+                  "community_id")
 
 
 class InsufficientPoints(Conflict):
@@ -180,7 +181,7 @@ def adjust_points(operator, user_id, delta, reason, idem=None, now=None):
         raise UnknownUser()
     user = lock_user(user_id, idem)
     now = now or utcnow()  # once locked: the user's entries take their times in lock order
-    source = {"actor_id": operator.id, "reason": reason}
+    source = {"actor_id": operator.id, "reason": reason, "community_id": user.community_id}
     if delta > 0:
         entry = credit(user, delta, "adjust", now=now, **source)
     else:

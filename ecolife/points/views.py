@@ -38,7 +38,7 @@ class Adjustments(MethodView):
         """Add or take points with a reason (operators); audited.
 
         A resident's correction also counts on the leaderboards of the period it is made in
-        (a duplicate credit taken back leaves them), in the village they belong to now.
+        (a duplicate credit taken back leaves them), in the village they belong to then.
         """
         return service.adjust_points(
             current_user(), user_id, data["delta"], data["reason"], idempotency.current()

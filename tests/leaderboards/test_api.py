@@ -14,6 +14,7 @@ from redis.retry import Retry
 from ecolife.communities.models import Community
 from ecolife.extensions import db, redis_store
 from ecolife.leaderboards import service
+from ecolife.scans import service as scans_service
 from tests.factories import (assert_error, auth, make_code, make_community, make_shop, make_user,
                              make_village)
 from tests.gamification.scanning import scan_at, this_monday, unlimit_actions
@@ -273,3 +274,56 @@ def test_an_operators_correction_reaches_the_boards_and_a_rebuild_agrees(client,
     live = snapshot()
     service.rebuild_boards()
     assert snapshot() == live
+
+
+def adjust(client, user, delta, reason="Duplicate credit"):
+    response = client.post(f"/api/v1/users/{user.id}/adjustments",
+                           json={"delta": delta, "reason": reason},
+                           headers=auth(make_user("operator")))
+    assert response.status_code == 201, response.get_json()
+
+
+def test_a_scan_published_after_a_correction_it_preceded_still_nets_out(client, code,
+                                                                        monkeypatch):
+    # Each credit is published after its own commit: the scan committed first (+5) but its
+    # thread published after the correction (-5). Live and rebuilt boards both net to 0.
+    resident = make_user()
+    delayed = []
+    monkeypatch.setattr(scans_service, "_after_commit", lambda *args: delayed.append(args))
+    scan_at(resident, code, BASE)
+    monkeypatch.undo()
+    adjust(client, resident, -5)
+    scans_service._after_commit(*delayed[0])
+    live = snapshot()
+    assert ranking(board(client, resident, period="week")) == []
+    service.rebuild_boards()
+    assert snapshot() == live
+
+
+def test_a_villages_total_is_what_its_members_show(client, code):
+    # Last week's duplicate taken back this week: the cheat owes this week 5 and is not shown;
+    # the honest neighbour's 5 still count for the village.
+    village = make_village()
+    cheat, honest = make_user(community_id=village.id), make_user(community_id=village.id)
+    scan_at(cheat, code, MONDAY - timedelta(hours=2))
+    scan_at(honest, code, BASE)
+    adjust(client, cheat, -5)
+    week = board(client, honest, period="week", community_id=village.id)
+    assert ranking(week) == [(1, honest.id, 5)]
+    villages = client.get("/api/v1/leaderboards/communities",
+                          query_string={"period": "week", "kind": "village"}).get_json()
+    assert next(c for c in villages if c["community_id"] == village.id)["points"] == 5
+
+
+def test_a_correction_stays_in_the_village_it_was_made_in_after_a_move(client, code):
+    first, second = make_village(), make_village()
+    resident = make_user(community_id=first.id)
+    scan_at(resident, code, BASE)
+    adjust(client, resident, 50, "Broken kiosk")
+    moved = client.patch("/api/v1/me", json={"community_id": second.id}, headers=auth(resident))
+    assert moved.status_code == 200
+    live = snapshot()
+    service.rebuild_boards()
+    assert snapshot() == live
+    assert ranking(board(client, resident, period="all", community_id=first.id)) == [
+        (1, resident.id, 55)]

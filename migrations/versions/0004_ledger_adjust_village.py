@@ -1,0 +1,40 @@
+"""ledger entries: the village an operator's adjustment counted on
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-29 04:00:00
+
+An adjustment of a resident's points counts on the leaderboards of the village they belong
+to when it is made. Scans keep their village on the scan; an adjustment kept none, so a
+rebuild could only place it in the resident's village of the day of the rebuild. Entries
+made before this revision have none: a rebuild counts them on the global boards only.
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0004'
+down_revision = '0003'
+branch_labels = None
+depends_on = None
+
+
+FK = 'fk_ledger_entries_community_id_communities'
+
+
+def upgrade():
+    if op.get_context().dialect.name == "sqlite":
+        # SQLite adds a column with its reference in one statement; batch mode would copy the
+        # whole ledger, and cannot be written as SQL in advance (flask db upgrade --sql).
+        op.execute("ALTER TABLE ledger_entries ADD COLUMN community_id INTEGER "
+                   f"CONSTRAINT {FK} REFERENCES communities (id)")
+        return
+    op.add_column('ledger_entries', sa.Column('community_id', sa.Integer(), nullable=True))
+    op.create_foreign_key(FK, 'ledger_entries', 'communities', ['community_id'], ['id'])
+
+
+def downgrade():
+    if op.get_context().dialect.name == "sqlite":
+        op.execute("ALTER TABLE ledger_entries DROP COLUMN community_id")  # SQLite 3.35+
+        return
+    op.drop_constraint(FK, 'ledger_entries', type_='foreignkey')
+    op.drop_column('ledger_entries', 'community_id')
