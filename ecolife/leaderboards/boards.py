@@ -18,8 +18,10 @@ Score encoding: ``points * 2**32 + (2**32 - 1 - s)`` where ``s`` is whole second
 totals whoever got there first ranks higher.  The whole score stays below 2**53, the range a
 double holds exactly, which gives these limits:
 
-- points per user per board: at most ``MAX_POINTS`` = 2**21 - 1 = 2,097,151; a board saturates
-  there rather than corrupting the tie-break bits (a single credit above it is a ValueError);
+- points per user per board: within ±``MAX_POINTS`` = 2**21 - 1 = 2,097,151; a board saturates
+  there rather than corrupting the tie-break bits (a single credit above it is a ValueError),
+  and once a user's sum has hit that bound the order credits arrived in can matter (a rebuild
+  may then differ from the live board: some 400,000 scans' worth in one period);
 - credit times: 2024-01-01 .. 2160-02-07 UTC; earlier times tie-break as 2024-01-01, later as
   the end of the range.  Two credits in the same second reaching the same total fall back to
   Redis's member order, which is still deterministic.

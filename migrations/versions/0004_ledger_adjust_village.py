@@ -8,6 +8,8 @@ An adjustment of a resident's points counts on the leaderboards of the village t
 to when it is made. Scans keep their village on the scan; an adjustment kept none, so a
 rebuild could only place it in the resident's village of the day of the rebuild. Entries
 made before this revision have none: a rebuild counts them on the global boards only.
+Run ``flask --app wsgi rebuild-leaderboards`` once after this upgrade: with it the boards
+count corrections and hold signed sums, and boards kept the earlier way must be rebuilt.
 """
 import sqlalchemy as sa
 from alembic import op
