@@ -217,6 +217,16 @@ def expire_user_lots(user, now):
     return total
 
 
+def expire_user_now(user_id, now):
+    """Expire one user's due lots in a transaction of its own, under the user's lock; returns
+    the points expired. (For the job, and for a read that found some: the balance it shows is
+    then what a spend would find.)"""
+    user = lock_user(user_id)
+    expired = expire_user_lots(user, now) if user is not None else 0
+    db.session.commit()
+    return expired
+
+
 def expire_due(now=None):
     """Expire every due lot, one committed transaction per user; returns (users, points)."""
     now = now or utcnow()
@@ -228,19 +238,9 @@ def expire_due(now=None):
     db.session.rollback()
     users = points = 0
     for user_id in user_ids:
-        expired = expire_user_lots(lock_user(user_id), now)
-        db.session.commit()
+        expired = expire_user_now(user_id, now)
         users, points = users + (expired > 0), points + expired
     return users, points
-
-
-def expire_user_now(user_id, now):
-    """Expire one user's due lots in a transaction of its own, under the user's lock (a read
-    that found some: the balance it shows is then what a spend would find)."""
-    user = lock_user(user_id)
-    if user is not None:
-        expire_user_lots(user, now)
-    db.session.commit()
 
 
 def expiring_points(user_id, within_days, now=None):
