@@ -210,3 +210,11 @@ def test_an_unpaired_surrogate_in_a_login_neither_crashes_nor_resets_the_limits(
     assert "login" in assert_error(response, 422, "validation_error")["errors"]
     assert not limiter._storage_dead
     assert_error(login(client, "victim@example.org"), 429, "rate_limited")
+
+
+def test_an_accounts_email_and_phone_share_one_login_allowance(client, limiter_storage_at):
+    limiter_storage_at("memory://")
+    make_user(email="carol@example.org", phone="+66897654321")
+    assert [login(client, "carol@example.org").status_code for _ in range(5)] == [401] * 5
+    for other in ("0897654321", "+66 89 765 4321", "CAROL@example.org"):
+        assert_error(login(client, other, ip="198.51.100.9"), 429, "rate_limited")

@@ -64,11 +64,23 @@ def register(**fields):
     return user
 
 
-def login(login, password):
-    """Check credentials and start a new refresh-token family."""
+def _account(login):
+    """The user a login names (email or phone, however typed), or None."""
     login = normalize_login(login)
     column = User.email if "@" in login else User.phone
-    user = db.session.scalar(select(User).where(column == login))
+    return db.session.scalar(select(User).where(column == login))
+
+
+def login_limit_key(login):
+    """What the per-account login limit counts: the account a login names, so its email and
+    its phone share one allowance; what was typed when it names none."""
+    user = _account(login)
+    return f"user:{user.id}" if user is not None else f"login:{normalize_login(login)}"
+
+
+def login(login, password):
+    """Check credentials and start a new refresh-token family."""
+    user = _account(login)
     if not verify_password(user.password_hash if user else None, password):
         raise InvalidCredentials()
     if needs_rehash(user.password_hash):

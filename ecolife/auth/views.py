@@ -1,7 +1,8 @@
 """/auth: register, login, refresh, logout."""
 import hashlib
+import logging
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -10,15 +11,30 @@ from ecolife.auth.decorators import current_user, login_required
 from ecolife.errors import RETRY_AFTER, ErrorSchema
 from ecolife.extensions import limiter
 
+log = logging.getLogger(__name__)
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Accounts and tokens")
 
 
 def _login_key():
-    """Rate-limit key for one account, whichever IP the attempts come from."""
+    """Rate-limit key for one account, whichever IP the attempts come from and whichever of
+    its logins (email, phone) they use."""
+    if "login_limit_key" not in g:
+        g.login_limit_key = _account_key()
+    return g.login_limit_key
+
+
+def _account_key():
     body = request.get_json(silent=True)
     login = body.get("login") if isinstance(body, dict) else None
+    if not isinstance(login, str):
+        account = "?"
+    else:
+        try:
+            account = service.login_limit_key(login)
+        except Exception:  # a key function must never raise (below)
+            log.warning("login limit: account lookup failed", exc_info=True)
+            account = "login:" + login
     # Hashed: the key is stored in Redis and logged when the limit is hit; an email is not.
-    account = service.normalize_login(login) if isinstance(login, str) else "?"
     # surrogatepass: a key function must never raise (the limiter would take it for its store
     # failing and fall back to per-process counts); such a body is refused as a 422 anyway.
     return "login:" + hashlib.sha256(account.encode(errors="surrogatepass")).hexdigest()[:32]
