@@ -6,6 +6,7 @@ subclasses; this module alone maps them to HTTP.
 """
 import contextlib
 import logging
+import time
 
 import marshmallow as ma
 from flask import current_app, jsonify, request
@@ -162,15 +163,27 @@ class EcoApi(Api):
             message = "The request is not valid."
         elif error.code == 429:
             message = "Too many requests; try again later."
-            retry = getattr(error, "retry_after", None)
+            retry = getattr(error, "retry_after", None) or _limiter_wait()
             if retry:
                 headers.setdefault("Retry-After", str(retry))
+                extra["retry_after"] = retry  # in the body too, as every other 429's
         elif error.code >= 500:
             message = "Something went wrong on our side."
         else:
             message = error.description or HTTP_STATUS_CODES.get(error.code, "Error")
         code = HTTP_ERROR_CODES.get(error.code, "http_error")
         return error_response(error.code, code, message, headers, **extra)
+
+
+def _limiter_wait():
+    """Whole seconds until the rate limit that refused this request lets one through, as
+    Flask-Limiter's own Retry-After counts them (at least 1); None if no limit was checked."""
+    from ecolife.extensions import limiter  # errors is imported by extensions
+
+    limit = limiter.current_limit
+    if limit is None:
+        return None
+    return max(1, int(limit.reset_at - time.time()))
 
 
 class UnsupportedMediaType(DomainError):
