@@ -124,8 +124,10 @@ class RedemptionQr(MethodView):
     )
     @blp.alt_response(403, schema=ErrorSchema, description="`forbidden`: an operator")
     @blp.alt_response(404, schema=ErrorSchema, description="`unknown_voucher`: not yours")
+    @blp.alt_response(409, schema=ErrorSchema, description="`already_fulfilled` (used) or "
+                      "`voucher_not_valid` (cancelled or expired): no QR for the counter")
     def get(self, redemption_id):
-        """The voucher as a QR image to show at the counter (its owner only)."""
+        """The voucher as a QR image to show at the counter (its owner only, while usable)."""
         png = redemptions.voucher_qr(current_user(), redemption_id)
         # A bearer voucher: keep it out of shared caches.
         return Response(png, mimetype="image/png", headers={"Cache-Control": "private, no-store"})

@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 import pytest
 import zxingcpp
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ecolife.extensions import db
 from ecolife.points.models import LedgerEntry, LotDebit, PointLot
 from ecolife.rewards import redemptions
 from ecolife.rewards.models import Redemption
 from ecolife.timeutil import utcnow
+from ecolife.users.models import User
 from tests.factories import assert_error, auth, make_shop, make_user
 from tests.rewards.helpers import (
     API, balance, cancel, give_points, make_reward, redeem, stock_left, written,
@@ -247,3 +248,22 @@ def test_the_qr_holds_exactly_the_voucher_code(client):
     assert_error(client.get(url, headers=auth(make_user())), 404, "unknown_voucher")
     assert_error(client.get(url, headers=auth(make_user("operator"))), 403, "forbidden")
     assert_error(client.get(url), 401, "unauthorized")
+
+
+def test_a_used_cancelled_or_expired_voucher_has_no_qr(client):
+    owner, shop = make_user(), make_shop()
+    give_points(owner, 100)
+    used, cancelled, late = (redeem(client, owner, make_reward(shop_id=shop.id).id).get_json()
+                             for _ in range(3))
+    fulfilled = client.post(f"{API}/vouchers/{used['voucher_code']}/fulfil",
+                            headers=auth(db.session.get(User, shop.owner_id)))
+    assert fulfilled.status_code == 200
+    assert client.post(f"{API}/redemptions/{cancelled['id']}/cancel",
+                       headers=auth(owner)).status_code == 200
+    db.session.execute(update(Redemption).where(Redemption.id == late["id"])
+                       .values(expires_at=utcnow() - timedelta(minutes=1)))
+    db.session.commit()
+    for voucher, error in ((used, "already_fulfilled"), (cancelled, "voucher_not_valid"),
+                           (late, "voucher_not_valid")):
+        response = client.get(f"{API}/redemptions/{voucher['id']}/qr.png", headers=auth(owner))
+        assert_error(response, 409, error)
