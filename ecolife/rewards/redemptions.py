@@ -184,15 +184,18 @@ def _fulfilling_shop(actor, reward, shop_id):
             raise ShopNotActive()
         return shop_id
     # An owner fulfils at one of their approved shops: the reward's, or any when it has none.
-    eligible = select(Shop.id).where(Shop.owner_id == actor.id, Shop.status == "approved")
+    mine = select(Shop.id, Shop.status).where(Shop.owner_id == actor.id)
     if shop_id is not None:
-        eligible = eligible.where(Shop.id == shop_id)
-    shops = db.session.scalars(eligible.limit(2)).all()
-    if not shops:
+        mine = mine.where(Shop.id == shop_id)
+    shops = db.session.execute(mine).all()  # an owner's few shops
+    approved = [sid for sid, status in shops if status == "approved"]
+    if not approved:
+        if shops:  # theirs, but pending or suspended: say so, as to an operator
+            raise ShopNotActive()
         raise Forbidden("This voucher is not redeemed at your shop.")
-    if len(shops) > 1:
+    if len(approved) > 1:
         raise Invalid("shop_id", "You own several shops: say which one fulfils the voucher.")
-    return shops[0]
+    return approved[0]
 
 
 def _refuse_settled(redemption):

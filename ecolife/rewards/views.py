@@ -156,7 +156,8 @@ class VoucherFulfil(MethodView):
     @blp.response(200, schemas.RedemptionOut)
     @blp.alt_response(
         403, schema=ErrorSchema, description="`forbidden`: not a shop owner where it is valid; "
-        "`shop_not_active`: an operator names a shop (or the reward's) that is pending or suspended"
+        "`shop_not_active`: the shop that would fulfil it (the reward's, the one named, or the "
+        "owner's own) is pending or suspended"
     )
     @blp.alt_response(404, schema=ErrorSchema, description="`unknown_voucher`")
     @blp.alt_response(409, schema=ErrorSchema, description=SETTLED)

@@ -79,7 +79,7 @@ def test_a_suspended_shop_cannot_fulfil(client):
     _, voucher = issue(client, reward)
     shop.status = "suspended"
     db.session.commit()
-    assert_error(fulfil(client, owner_of(shop), voucher["voucher_code"]), 403, "forbidden")
+    assert_error(fulfil(client, owner_of(shop), voucher["voucher_code"]), 403, "shop_not_active")
     assert statuses() == {voucher["id"]: "issued"}
 
 
@@ -108,7 +108,8 @@ def test_any_approved_shop_fulfils_a_reward_without_one(client):
         assert body["errors"] == {"shop_id": ["No such shop."]}
 
     pending_only = make_shop(status="pending")
-    assert_error(fulfil(client, owner_of(pending_only), third["voucher_code"]), 403, "forbidden")
+    assert_error(fulfil(client, owner_of(pending_only), third["voucher_code"]), 403,
+                 "shop_not_active")
     assert statuses()[third["id"]] == "issued"
 
 
