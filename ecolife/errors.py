@@ -6,6 +6,7 @@ subclasses; this module alone maps them to HTTP.
 """
 import contextlib
 import logging
+import math
 import time
 
 import marshmallow as ma
@@ -175,15 +176,27 @@ class EcoApi(Api):
         return error_response(error.code, code, message, headers, **extra)
 
 
+def discard_session():
+    """Roll the session back; if its connection is gone, drop it (or the request's teardown
+    fails on it too)."""
+    from ecolife.extensions import db  # errors is imported by extensions
+
+    try:
+        db.session.rollback()
+    except Exception:
+        with contextlib.suppress(Exception):
+            db.session.invalidate()
+
+
 def _limiter_wait():
-    """Whole seconds until the rate limit that refused this request lets one through, as
-    Flask-Limiter's own Retry-After counts them (at least 1); None if no limit was checked."""
+    """Whole seconds until the rate limit that refused this request lets one through, rounded
+    up (at least 1); None if no limit was checked."""
     from ecolife.extensions import limiter  # errors is imported by extensions
 
     limit = limiter.current_limit
     if limit is None:
         return None
-    return max(1, int(limit.reset_at - time.time()))
+    return max(1, math.ceil(limit.reset_at - time.time()))
 
 
 class UnsupportedMediaType(DomainError):
@@ -314,11 +327,7 @@ def register_error_handlers(app):
     def handle_database_unavailable(exc):
         # The database is restarting or unreachable: a transient outage, not a bug. 503 with
         # Retry-After tells clients to retry (with the same Idempotency-Key, which is safe).
-        try:
-            db.session.rollback()
-        except Exception:  # the connection is gone: drop it, or the teardown fails on it too
-            with contextlib.suppress(Exception):
-                db.session.invalidate()
+        discard_session()
         log.warning("database unavailable: %s", exc.orig)
         return error_response(503, "unavailable", "The service is briefly unavailable; retry.",
                               {"Retry-After": "1"})

@@ -27,4 +27,11 @@ def retry_after_only_when_refused(response):
     """
     if response.status_code not in (429, 503):
         response.headers.pop("Retry-After", None)
+    elif response.status_code == 429:
+        # The header says what the body's retry_after says: the limiter rounds its own wait
+        # down (in a limit's last second, "0": a client retrying at once is refused again).
+        body = response.get_json(silent=True)
+        wait = body.get("retry_after") if isinstance(body, dict) else None
+        if isinstance(wait, int) and wait > 0:
+            response.headers["Retry-After"] = str(wait)
     return response

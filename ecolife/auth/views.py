@@ -2,13 +2,13 @@
 import hashlib
 import logging
 
-from flask import current_app, g, request
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ecolife.auth import schemas, service
 from ecolife.auth.decorators import current_user, login_required
-from ecolife.errors import RETRY_AFTER, ErrorSchema
+from ecolife.errors import RETRY_AFTER, ErrorSchema, discard_session
 from ecolife.extensions import limiter
 
 log = logging.getLogger(__name__)
@@ -18,9 +18,12 @@ blp = Blueprint("auth", __name__, url_prefix="/auth", description="Accounts and 
 def _login_key():
     """Rate-limit key for one account, whichever IP the attempts come from and whichever of
     its logins (email, phone) they use."""
-    if "login_limit_key" not in g:
-        g.login_limit_key = _account_key()
-    return g.login_limit_key
+    # Once per request (both tiers ask): on the request, not on g, which a reused app
+    # context would carry over to the next request.
+    cache = request.environ
+    if "ecolife.login_limit_key" not in cache:
+        cache["ecolife.login_limit_key"] = _account_key()
+    return cache["ecolife.login_limit_key"]
 
 
 def _account_key():
@@ -33,6 +36,9 @@ def _account_key():
             account = service.login_limit_key(login)
         except Exception:  # a key function must never raise (below)
             log.warning("login limit: account lookup failed", exc_info=True)
+            # The failed lookup must not leave the login's own query a dead transaction:
+            # the login then meets the outage itself, and answers 503 like any other.
+            discard_session()
             account = "login:" + login
     # Hashed: the key is stored in Redis and logged when the limit is hit; an email is not.
     # surrogatepass: a key function must never raise (the limiter would take it for its store
