@@ -39,7 +39,7 @@ def _account_key():
             # The failed lookup must not leave the login's own query a dead transaction:
             # the login then meets the outage itself, and answers 503 like any other.
             discard_session()
-            account = "login:" + login
+            account = "login:" + service.normalize_login(login)  # what it names if none
     # Hashed: the key is stored in Redis and logged when the limit is hit; an email is not.
     # surrogatepass: a key function must never raise (the limiter would take it for its store
     # failing and fall back to per-process counts); such a body is refused as a 422 anyway.

@@ -157,10 +157,8 @@ def voucher_qr(user, redemption_id):
         raise Forbidden("Only the voucher's owner may show it.")
     # Only a voucher the counter would accept: a used, cancelled or expired one answers what
     # its fulfil would, rather than an image the shop then refuses.
-    if redemption.status == "fulfilled":
-        raise AlreadyFulfilled()
     if redemption.status != "issued" or redemption.expires_at <= utcnow():
-        raise VoucherNotValid()
+        _refuse_settled(redemption)
     return qr_png(redemption.voucher_code)
 
 
