@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test test-postgres fuzz fuzz-postgres bench-load bench-faults bench-scale bench-scans bench-leaderboard migrate seed serve clean
+.PHONY: run test test-postgres fuzz fuzz-postgres bench-load bench-faults bench-scale bench-scans bench-floor bench-leaderboard migrate seed serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,13 @@ bench-scale: $(STAMP)
 # Scans alone against the bare endpoint (issue 4's figures), and leaderboard reads at 1M residents.
 bench-scans: $(STAMP)
 	$(BIN)/python -m bench.scan_load
+
+# The real scan, then the floor under it (bench/floor_app.py): the scan's own work taken out.
+bench-floor: $(STAMP)
+	for floor in real framework function function+publish session+publish; do \
+	  $(BIN)/python -m bench.scan_load --duration 15 $$([ $$floor = real ] || echo --floor $$floor) \
+	    | grep -E '^(floor|scan_rps|scan_p99_ms|bare_rps|ratio|cpu_ratio)='; \
+	done
 
 bench-leaderboard: $(STAMP)
 	$(BIN)/python -m bench.leaderboard_read

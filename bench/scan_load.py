@@ -1,6 +1,7 @@
 """Scan throughput and latency against gunicorn + PostgreSQL + Redis, beside a bare endpoint.
 
-Usage: .venv/bin/python bench/scan_load.py [--clients 16] [--duration 20] [--users 20000]
+Usage: .venv/bin/python -m bench.scan_load [--clients 16] [--duration 20] [--users 20000]
+                                          [--floor VARIANT]
 
 Creates a scratch database beside --pg-url, migrates it, seeds residents, shops and codes,
 starts its own gunicorn on a free port, then drives --clients keep-alive client threads for
@@ -12,6 +13,9 @@ the database and its Redis keys at the end. Targets: ratio >= 0.25, scan p99 <= 
 On a shared machine the throughput figures move with whatever else runs, so each phase also
 reports the CPU the server side (gunicorn processes and the database's backends) spent per
 request, and ``cpu_ratio``: bare CPU / scan CPU, the ratio a CPU-bound server would reach.
+
+``--floor VARIANT`` serves ``bench/floor_app.py`` instead: the same endpoint with the scan's own
+work taken out, the most any scan built that way could reach here (``make bench-floor``).
 """
 import argparse
 import http.client
@@ -202,6 +206,9 @@ def main():
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test",
                         help="an existing database; the scratch one is created beside it")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--floor", metavar="VARIANT",
+                        help="serve bench/floor_app.py: the scan's own work replaced by VARIANT "
+                        "(framework, function, function+publish, session+publish)")
     args = parser.parse_args()
 
     import psycopg
@@ -218,6 +225,7 @@ def main():
         "REDIS_URL": args.redis_url,
         "REDIS_KEY_PREFIX": f"bench:scan:{run}:",
         "ACCESS_TOKEN_MINUTES": "120",
+        **({"BENCH_FLOOR": args.floor} if args.floor else {}),
     }
     admin_dsn = admin.render_as_string(hide_password=False)
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
@@ -235,14 +243,15 @@ def main():
             tokens, urls = seed(args.users, args.shops)
         for key, value in (("users", len(tokens)), ("codes", len(urls)),
                            ("clients", args.clients), ("workers", args.workers),
-                           ("threads", args.threads), ("duration_s", args.duration)):
+                           ("threads", args.threads), ("duration_s", args.duration),
+                           ("floor", args.floor or "none (the real scan)")):
             print(f"{key}={value}")
 
         port = free_port()
         server = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "-w", str(args.workers),
              "-k", "gthread", "--threads", str(args.threads), "-b", f"127.0.0.1:{port}",
-             "--log-level", "warning", "wsgi:app"],
+             "--log-level", "warning", "bench.floor_app:app" if args.floor else "wsgi:app"],
             cwd=ROOT, env=env,
         )
         wait_until_up(port)
@@ -281,6 +290,8 @@ def main():
         print(f"ratio={scan_rps / bare_rps:.3f}")
         # What the ratio would be if the server had the machine to itself (CPU-bound).
         print(f"cpu_ratio={bare_cpu / scan_cpu:.3f}")
+        if args.floor:
+            return  # nothing was credited
         with app.app_context():
             from sqlalchemy import func, select
 
