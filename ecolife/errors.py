@@ -13,7 +13,7 @@ import marshmallow as ma
 from flask import current_app, jsonify, request
 from flask_smorest import Api
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
 log = logging.getLogger(__name__)
@@ -199,6 +199,11 @@ def _limiter_wait():
     return max(1, math.ceil(limit.reset_at - time.time()))
 
 
+class MalformedJson(DomainError):
+    status, error = 400, "bad_request"
+    message = "The body is not valid JSON."
+
+
 class UnsupportedMediaType(DomainError):
     status, error = 415, "unsupported_media_type"
     message = "Send the body as JSON (Content-Type: application/json)."
@@ -231,27 +236,38 @@ def refuse_unstorable_text():
     422 without the ``errors`` API.md promises, and a surrogate crashed whatever encoded it
     (password hashing, the login limit's key: a 500 that also tipped the rate limiter onto its
     per-process fallback).
+
+    The body is parsed here first, so a body that is not JSON is a 400 ``bad_request`` before
+    anything runs: a number of more than 4,300 digits too, which Python's json refuses with a
+    ValueError that the argument parser let through as a 500.
     """
     for name, value in request.args.items(multi=True):
-        if not (_storable(name) and _storable(value)):
+        if not (storable(name) and storable(value)):
             raise _unstorable(_printable(name))
-    if request.method not in BODY_METHODS or not request.is_json:
-        return
-    pending = [("", request.get_json(silent=True, cache=True))]  # a walk, not a recursion
+    if request.method not in BODY_METHODS or not request.is_json or request.routing_exception:
+        return  # an unknown URL or method keeps its own 404 / 405
+    if not request.get_data(cache=True):
+        return  # an empty body is no body (POST /shops/1/approve), whatever its type
+    try:
+        body = request.get_json(cache=True)
+    except BadRequest:
+        raise MalformedJson() from None
+    pending = [("", body)]  # a walk, not a recursion
     while pending:
         path, node = pending.pop()
-        if isinstance(node, str) and not _storable(node):
+        if isinstance(node, str) and not storable(node):
             raise _unstorable(path or "body")
         if isinstance(node, dict):
             for key, value in node.items():
-                if not _storable(key):
+                if not storable(key):
                     raise _unstorable(path or "body")
                 pending.append((f"{path}.{key}" if path else key, value))
         elif isinstance(node, list):
             pending.extend((f"{path}[{i}]", value) for i, value in enumerate(node))
 
 
-def _storable(text):
+def storable(text):
+    """Whether a text column can hold ``text``: no NUL, no unpaired surrogate."""
     if "\x00" in text:
         return False
     try:

@@ -7,7 +7,10 @@ from sqlalchemy import func, select
 from ecolife.extensions import db
 from ecolife.shops.models import Shop
 from ecolife.users.models import User
-from tests.factories import assert_error, auth, make_shop, make_user
+from ecolife.codes.service import code_url
+from ecolife.idempotency.models import IdempotencyKey
+from tests.factories import assert_error, auth, make_code, make_shop, make_user
+from tests.scans.helpers import written
 
 
 @pytest.mark.parametrize("content_type, body", [
@@ -45,6 +48,36 @@ def test_json_nested_too_deep_is_a_400_not_a_crash(client, path):
     method = client.patch if path == "/api/v1/me" else client.post
     response = method(path, data=deep, content_type="application/json", headers=auth(user))
     assert_error(response, 400, "bad_request")
+
+
+HUGE = "9" * 5000  # past the 4,300 digits Python turns into an int: json raises ValueError
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/api/v1/auth/login", '{"login": "a@example.org", "password": %s}' % HUGE),
+    ("/api/v1/auth/register", '{"email": "a@example.org", "password": "long enough", '
+                              '"display_name": "A", "community_id": %s}' % HUGE),
+    ("/api/v1/auth/refresh", '{"refresh_token": %s}' % HUGE),
+])
+def test_a_number_too_long_to_read_is_a_400_not_a_crash(client, path, body):
+    response = client.post(path, data=body, content_type="application/json")
+    assert_error(response, 400, "bad_request")
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_a_number_too_long_to_read_in_a_keyed_scan_is_a_400_and_writes_nothing(client):
+    resident, code = make_user(), make_code(make_shop())
+    body = '{"url": "%s", "latitude": %s, "longitude": 1}' % (code_url(code), HUGE)
+    response = client.post("/api/v1/scans", data=body, content_type="application/json",
+                           headers=auth(resident, **{"Idempotency-Key": "huge"}))
+    assert_error(response, 400, "bad_request")
+    assert written() == (0, 0, 0)
+    assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+
+
+def test_a_malformed_body_at_an_unknown_url_is_still_a_404(client):
+    response = client.post("/api/v1/nowhere", data="{not json", content_type="application/json")
+    assert_error(response, 404, "not_found")
 
 
 def test_json_nested_too_deep_with_an_idempotency_key_is_a_400(client):
