@@ -5,7 +5,7 @@ from marshmallow import validate
 from ecolife.fields import not_blank
 
 SLUG = validate.Regexp(
-    r"^[a-z][a-z0-9_]{1,39}$", error="2-40 characters: a-z first, then a-z, 0-9 or _."
+    r"^[a-z][a-z0-9_]{1,39}\Z", error="2-40 characters: a-z first, then a-z, 0-9 or _."
 )
 
 

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from ecolife.actions.models import Action
 from ecolife.audit.service import add_created, apply_changes
-from ecolife.errors import Conflict, NotFound
+from ecolife.errors import Conflict, NotFound, storable
 from ecolife.extensions import db
 
 
@@ -18,6 +18,8 @@ class ActionExists(Conflict):
 
 def find_action(slug):
     """The rule named ``slug``, or None."""
+    if not storable(slug):  # a path may carry what no column holds (PostgreSQL would refuse it)
+        return None
     return db.session.scalar(select(Action).where(Action.slug == slug))
 
 

@@ -14,7 +14,7 @@ FIELDS = {
     "impact": {"unit", "threshold"},
 }
 TYPES = tuple(FIELDS)
-UNIT = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+UNIT = re.compile(r"[a-z][a-z0-9_]{0,39}")
 MAX_THRESHOLD = 1_000_000
 
 DESCRIPTION = (
@@ -41,7 +41,7 @@ def problems(criteria):
         found.append(f"threshold must be an integer from 1 to {MAX_THRESHOLD}.")
     if kind == "impact":
         unit = criteria.get("unit")
-        if not isinstance(unit, str) or not UNIT.match(unit):
+        if not isinstance(unit, str) or not UNIT.fullmatch(unit):
             found.append("unit must be a snake_case impact unit, e.g. plastic_bag.")
     return found
 

@@ -5,7 +5,7 @@ from marshmallow import validate
 from ecolife.badges import criteria
 from ecolife.fields import not_blank
 
-SLUG = validate.Regexp(r"^[a-z0-9_]{1,40}$", error="Lowercase letters, digits and _ (1-40).")
+SLUG = validate.Regexp(r"^[a-z0-9_]{1,40}\Z", error="Lowercase letters, digits and _ (1-40).")
 
 
 class CriteriaField(ma.fields.Dict):

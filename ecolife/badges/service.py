@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, joinedload, object_session
 from ecolife.audit.service import add_created, apply_changes
 from ecolife.badges import criteria as criteria_rules
 from ecolife.badges.models import Badge, UserBadge
-from ecolife.errors import Conflict, NotFound
+from ecolife.errors import Conflict, NotFound, storable
 from ecolife.extensions import db, execute_core
 from ecolife.scans.models import Scan
 
@@ -36,7 +36,10 @@ def catalogue_query(viewer):
 
 
 def get_badge(viewer, slug):
-    badge = db.session.scalar(_visible(viewer).where(Badge.slug == slug))
+    # A path may carry what no column holds: PostgreSQL would refuse it, not find nothing.
+    badge = None
+    if storable(slug):
+        badge = db.session.scalar(_visible(viewer).where(Badge.slug == slug))
     if badge is None:
         raise UnknownBadge()
     return badge

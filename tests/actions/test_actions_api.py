@@ -97,6 +97,8 @@ def test_duplicate_slug_is_409_and_writes_nothing(client, people):
         ({"slug": "x"}, "slug"),
         ({"slug": "has-dash"}, "slug"),
         ({"slug": "a" * 41}, "slug"),
+        ({"slug": "no_straw\n"}, "slug"),  # "$" alone would match before the newline
+        ({"impact_unit": "straw\n"}, "impact_unit"),
         ({"points": 0}, "points"),
         ({"points": "5"}, "points"),
         ({"impact_amount": -1}, "impact_amount"),
@@ -151,6 +153,15 @@ def test_slug_is_immutable_and_bad_changes_are_422(client, people, changes):
 
 def test_patch_unknown_rule_is_404(client, people):
     response = client.patch("/api/v1/actions/nope", json={"points": 1},
+                            headers=auth(people["operator"]))
+    assert_error(response, 404, "unknown_action")
+
+
+@pytest.mark.parametrize("slug", ["no%00straw", "no%ED%A0%80straw"])
+def test_a_slug_no_column_could_hold_is_unknown_on_every_backend(client, people, slug):
+    # PostgreSQL refused the NUL as a DataError: a 422 without errors instead of a 404.
+    assert_error(client.get(f"/api/v1/actions/{slug}"), 404, "unknown_action")
+    response = client.patch(f"/api/v1/actions/{slug}", json={"points": 1},
                             headers=auth(people["operator"]))
     assert_error(response, 404, "unknown_action")
 

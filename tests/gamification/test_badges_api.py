@@ -68,6 +68,8 @@ def test_only_operators_add_badges(client, role, status):
     ({"criteria": {"type": "impact", "unit": "Plastic Bag!", "threshold": 5}}, "criteria"),
     ({"criteria": ["scan_count", 5]}, "criteria"),
     ({"slug": "Cups 5"}, "slug"),
+    ({"slug": "cups\n"}, "slug"),  # "$" alone would match before the newline
+    ({"criteria": {"type": "impact", "unit": "straw\n", "threshold": 5}}, "criteria"),
     ({"name": "   "}, "name"),
     ({"points": 10}, "points"),
     ({"active": 1}, "active"),
@@ -78,6 +80,14 @@ def test_badge_refusals_are_422_and_write_nothing(client, change, field):
     assert field in assert_error(response, 422, "validation_error")["errors"]
     assert badge_count() == len(DEFAULT_BADGES)
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+def test_a_slug_no_column_could_hold_is_unknown_on_every_backend(client):
+    # PostgreSQL refused the NUL as a DataError: a 422 without errors instead of a 404.
+    operator = make_user("operator")
+    assert_error(client.get("/api/v1/badges/x%00"), 404, "unknown_badge")
+    response = client.patch("/api/v1/badges/x%00", json={"name": "y"}, headers=auth(operator))
+    assert_error(response, 404, "unknown_badge")
 
 
 def test_a_taken_slug_is_409(client):
