@@ -3,7 +3,7 @@ rewrites what was already credited."""
 from sqlalchemy import select
 
 from ecolife.actions.models import Action
-from ecolife.audit.service import add_created, apply_changes
+from ecolife.audit.service import add_created, apply_changes, locked
 from ecolife.errors import Conflict, NotFound, storable
 from ecolife.extensions import db
 
@@ -49,7 +49,7 @@ def create_action(operator, data):
 
 def update_action(operator, slug, changes):
     """An operator changes a rule; past scans keep the points they were credited."""
-    action = get_action(slug)
+    action = locked(get_action(slug))
     apply_changes(operator, "action.update", action, changes)
     db.session.commit()
     return action

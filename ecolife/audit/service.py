@@ -5,6 +5,18 @@ from ecolife.audit.models import AuditEntry
 from ecolife.extensions import db
 
 
+def locked(target):
+    """``target`` read again under a row lock held to the end of the transaction.
+
+    Every audited change of an existing row starts here: what it decides on, and the "before"
+    its entry keeps, is then the row as it is, not as it was before another operator's change
+    committed (two approvals logged as pending -> approved, two archives of one reward).
+    FOR NO KEY UPDATE, like ``points.service.lock_user``; SQLite ignores it.
+    """
+    db.session.refresh(target, with_for_update={"key_share": True})
+    return target
+
+
 def apply_changes(actor, action, target, changes):
     """Set the fields of ``changes`` that differ on ``target`` and audit them, before and after.
 

@@ -7,7 +7,7 @@ from flask import current_app
 from sqlalchemy import bindparam, case, distinct, event, exists, func, insert, select
 from sqlalchemy.orm import Session, joinedload, object_session
 
-from ecolife.audit.service import add_created, apply_changes
+from ecolife.audit.service import add_created, apply_changes, locked
 from ecolife.badges import criteria as criteria_rules
 from ecolife.badges.models import Badge, UserBadge
 from ecolife.errors import Conflict, NotFound, storable
@@ -70,7 +70,7 @@ def update_badge(operator, slug, changes):
 
     Badges already awarded stay awarded whatever their criteria become.
     """
-    badge = get_badge(operator, slug)
+    badge = locked(get_badge(operator, slug))
     apply_changes(operator, "badge.update", badge, changes)
     db.session.commit()
     return badge

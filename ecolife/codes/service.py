@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from ecolife.actions.models import Action
 from ecolife.actions.service import find_action
-from ecolife.audit.service import add_created, record as audit
+from ecolife.audit.service import add_created, locked, record as audit
 from ecolife.codes import tokens
 from ecolife.codes.keys import qr_keys, signing_kid
 from ecolife.codes.models import QrCode
@@ -144,7 +144,7 @@ def get_code(user, shop_id, code_id):
 def revoke_code(user, shop_id, code_id):
     """Revoke a code for good. Revoking a revoked code changes nothing (DELETE is idempotent)."""
     code = managed_code(user, shop_id, code_id)
-    if code.revoked_at is None:
+    if locked(code).revoked_at is None:
         code.revoked_at = utcnow()
         audit(user, "code.revoke", code, {"shop_id": code.shop_id})
         db.session.commit()

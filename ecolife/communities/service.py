@@ -1,7 +1,7 @@
 """The community hierarchy: province > district > tambon > village."""
 from sqlalchemy import select
 
-from ecolife.audit.service import add_created, apply_changes
+from ecolife.audit.service import add_created, apply_changes, locked
 from ecolife.communities.models import KINDS, Community
 from ecolife.errors import Invalid, NotFound
 from ecolife.extensions import db
@@ -52,7 +52,7 @@ def create_community(operator, data):
 
 def update_community(operator, community_id, changes):
     """An operator renames a community or moves it under another parent."""
-    community = get_community(community_id)
+    community = locked(get_community(community_id))
     if "parent_id" in changes:
         _check_parent(community.kind, changes["parent_id"])
     apply_changes(operator, "community.update", community, changes)

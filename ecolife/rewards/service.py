@@ -1,7 +1,7 @@
 """The rewards catalogue: what operators offer and what residents can redeem now."""
 from sqlalchemy import and_, func, or_, select
 
-from ecolife.audit.service import add_created, apply_changes, record as audit
+from ecolife.audit.service import add_created, apply_changes, locked, record as audit
 from ecolife.errors import Conflict, Forbidden, Invalid, NotFound
 from ecolife.extensions import db
 from ecolife.rewards.models import Redemption, Reward
@@ -120,7 +120,10 @@ def archive_reward(operator, reward_id):
     reward = db.session.get(Reward, reward_id)
     if reward is None:
         raise UnknownReward()
-    if reward.archived_at is None:
+    if locked(reward).archived_at is None:
         reward.archived_at = utcnow()
-        audit(operator, "reward.archive", reward)
+        audit(operator, "reward.archive", reward, {
+            "before": {"archived_at": None}, "after": {"archived_at": reward.archived_at},
+            "name": reward.name, "stock_left": reward.stock_left,
+        })
         db.session.commit()

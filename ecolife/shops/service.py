@@ -8,7 +8,7 @@ import math
 
 from sqlalchemy import case, or_, select, true
 
-from ecolife.audit.service import apply_changes, record as audit
+from ecolife.audit.service import apply_changes, locked, record as audit
 from ecolife.communities.models import Community
 from ecolife.errors import Invalid, NotFound, Unauthorized
 from ecolife.extensions import db
@@ -116,7 +116,7 @@ def register_shop(owner, data):
 
 def update_shop(user, shop_id, changes):
     """The owner or an operator changes a shop's details (never its status)."""
-    shop = managed_shop(user, shop_id)
+    shop = locked(managed_shop(user, shop_id))
     # No autoflush: the community lookup must not flush a half-checked change.
     with db.session.no_autoflush:
         if not apply_changes(user, "shop.update", shop, changes):
@@ -131,7 +131,7 @@ def set_shop_status(operator, shop_id, status, reason=None):
     shop = db.session.get(Shop, shop_id)
     if shop is None:
         raise UnknownShop()
-    if shop.status != status:
+    if locked(shop).status != status:
         previous, shop.status = shop.status, status
         audit(operator, f"shop.{'approve' if status == 'approved' else 'suspend'}", shop,
               {"from": previous, "to": status, "reason": reason})

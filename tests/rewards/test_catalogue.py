@@ -244,6 +244,10 @@ def test_archiving_stops_redemptions_but_not_issued_vouchers(client):
     assert response.status_code == 204 and response.data == b""
     assert client.delete(f"{API}/rewards/{reward.id}", headers=auth(operator)).status_code == 204
     assert audit_actions(reward.id) == ["reward.archive"]
+    details = db.session.scalar(select(AuditEntry.details).where(
+        AuditEntry.target_type == "rewards", AuditEntry.target_id == str(reward.id)))
+    assert details["before"] == {"archived_at": None} and details["after"]["archived_at"]
+    assert (details["name"], details["stock_left"]) == (reward.name, reward.stock_left)
     assert_error(client.get(f"{API}/rewards/{reward.id}"), 404, "unknown_reward")
     assert names(client.get(f"{API}/rewards")) == []
     assert_error(redeem(client, resident, reward.id), 404, "unknown_reward")
