@@ -24,6 +24,7 @@ def create_operator(email, password, display_name):
     """Create an operator account (operators are never self-registered)."""
     import marshmallow as ma
 
+    from ecolife.audit.service import record as audit
     from ecolife.auth.schemas import RegisterIn
     from ecolife.auth.service import AlreadyRegistered, create_user
     from ecolife.users.schemas import clean_display_name
@@ -43,6 +44,10 @@ def create_operator(email, password, display_name):
                            role="operator")
     except AlreadyRegistered as exc:
         raise click.ClickException(f"{email} is already registered") from exc
+    db.session.flush()
+    # The most powerful role there is: granted by whoever runs the command (no actor).
+    audit(None, "operator.create", user,
+          {"email": user.email, "display_name": user.display_name, "via": "cli"})
     db.session.commit()
     click.echo(f"operator {user.id} <{user.email}> created")
 

@@ -2,6 +2,7 @@
 import pytest
 from sqlalchemy import func, select
 
+from ecolife.audit.models import AuditEntry
 from ecolife.extensions import db
 from ecolife.users.models import User
 from tests.factories import make_user
@@ -50,3 +51,14 @@ def test_verify_ledger_that_cannot_reach_the_database_exits_2_with_one_line(tmp_
     assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("verify-ledger could not run: "), lines
+
+
+def test_create_operator_is_audited_and_a_refusal_is_not(app):
+    assert create_operator(app, "new-op@example.org").exit_code == 0
+    assert create_operator(app, "new-op@example.org").exit_code != 0
+    user = db.session.scalar(select(User).where(User.email == "new-op@example.org"))
+    entries = db.session.scalars(select(AuditEntry)).all()
+    assert [(e.action, e.actor_id, e.target_id) for e in entries] == [
+        ("operator.create", None, str(user.id))]
+    assert entries[0].details == {"email": "new-op@example.org", "display_name": "Operator",
+                                  "via": "cli"}
