@@ -42,7 +42,7 @@ def create_action(operator, data):
     if find_action(data["slug"]) is not None:
         raise ActionExists()
     action = Action(**data)
-    add_created(operator, "action.create", action, data)
+    add_created(operator, "action.create", action, data, taken=ActionExists)
     db.session.commit()
     return action
 

@@ -1,6 +1,8 @@
 """Recording operator decisions in the audit log."""
 import json
 
+from sqlalchemy.exc import IntegrityError
+
 from ecolife.audit.models import AuditEntry
 from ecolife.extensions import db
 
@@ -31,10 +33,21 @@ def apply_changes(actor, action, target, changes):
     return changed
 
 
-def add_created(actor, action, target, details):
-    """Add a new ``target`` to the session and audit its creation (the flush gives its id)."""
+def add_created(actor, action, target, details, taken=None):
+    """Add a new ``target`` to the session and audit its creation (the flush gives its id).
+
+    ``taken``: the refusal to raise when the flush breaks a unique constraint, i.e. when a
+    concurrent request created the same thing after the caller checked (not a bare 409
+    ``conflict``).
+    """
     db.session.add(target)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        if taken is None:
+            raise
+        db.session.rollback()
+        raise taken() from None
     record(actor, action, target, details)
     return target
 

@@ -57,12 +57,16 @@ def my_badges_query(user):
 
 def create_badge(operator, data):
     """An operator adds a badge; it is awarded from the next qualifying scan on."""
-    if db.session.scalar(select(Badge.id).where(Badge.slug == data["slug"])) is not None:
+    if _slug_taken(data["slug"]):
         raise BadgeExists()
     badge = Badge(**data)
-    add_created(operator, "badge.create", badge, data)
+    add_created(operator, "badge.create", badge, data, taken=BadgeExists)
     db.session.commit()
     return badge
+
+
+def _slug_taken(slug):
+    return db.session.scalar(select(Badge.id).where(Badge.slug == slug)) is not None
 
 
 def update_badge(operator, slug, changes):

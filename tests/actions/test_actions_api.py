@@ -89,6 +89,16 @@ def test_duplicate_slug_is_409_and_writes_nothing(client, people):
     assert db.session.scalar(select(Action).where(Action.slug == "no_straw")).points == 2
 
 
+def test_a_slug_taken_after_the_check_is_still_action_exists(client, people, monkeypatch):
+    # As when two operators create one slug at once: both checks find nothing.
+    monkeypatch.setattr("ecolife.actions.service.find_action", lambda slug: None)
+    body = {**NEW_RULE, "slug": "no_straw"}
+    assert_error(client.post("/api/v1/actions", json=body, headers=auth(people["operator"])),
+                 409, "action_exists")
+    assert action_count() == 5
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
 @pytest.mark.parametrize(
     "changes, field",
     [

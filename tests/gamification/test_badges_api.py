@@ -82,6 +82,17 @@ def test_badge_refusals_are_422_and_write_nothing(client, change, field):
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 0
 
 
+def test_a_slug_taken_after_the_check_is_still_badge_exists(client, monkeypatch):
+    # As when two operators create one slug at once: both checks find nothing.
+    operator = make_user("operator")
+    assert client.post("/api/v1/badges", json=NEW, headers=auth(operator)).status_code == 201
+    monkeypatch.setattr("ecolife.badges.service._slug_taken", lambda slug: False)
+    assert_error(client.post("/api/v1/badges", json=NEW, headers=auth(operator)), 409,
+                 "badge_exists")
+    assert badge_count() == len(DEFAULT_BADGES) + 1
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 1
+
+
 def test_a_slug_no_column_could_hold_is_unknown_on_every_backend(client):
     # PostgreSQL refused the NUL as a DataError: a 422 without errors instead of a 404.
     operator = make_user("operator")
