@@ -61,8 +61,9 @@ bench-scans: $(STAMP)
 # The real scan, then the floor under it (bench/floor_app.py): the scan's own work taken out.
 bench-floor: $(STAMP)
 	for floor in real framework function function+publish session+publish; do \
-	  $(BIN)/python -m bench.scan_load --duration 15 $$([ $$floor = real ] || echo --floor $$floor) \
-	    | grep -E '^(floor|scan_rps|scan_p99_ms|bare_rps|ratio|cpu_ratio)='; \
+	  out=$$($(BIN)/python -m bench.scan_load --duration 15 \
+	    $$([ $$floor = real ] || echo --floor $$floor)) || exit 1; \
+	  echo "$$out" | grep -E '^(floor|scan_rps|scan_p99_ms|bare_rps|ratio|cpu_ratio)='; \
 	done
 
 bench-leaderboard: $(STAMP)

@@ -30,13 +30,13 @@ from ecolife.extensions import db, execute_core
 from ecolife.leaderboards import service as leaderboards
 from ecolife.scans import service as scans
 from ecolife.scans import views
+from bench.scan_load import FLOORS
 from ecolife.timeutil import utcnow
 from wsgi import app
 
 VARIANT = os.environ["BENCH_FLOOR"]
-VARIANTS = ("framework", "function", "function+publish", "session+publish")
-if VARIANT not in VARIANTS:
-    raise SystemExit(f"BENCH_FLOOR must be one of {', '.join(VARIANTS)}")
+if VARIANT not in FLOORS:
+    raise SystemExit(f"BENCH_FLOOR must be one of {', '.join(FLOORS)}")
 
 _SELECT_1 = text("SELECT 1")
 _own = threading.local()

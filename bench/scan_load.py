@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+FLOORS = ("framework", "function", "function+publish", "session+publish")  # bench/floor_app.py
 ACTIONS = ("no_plastic_bag", "no_straw", "own_cup", "no_foam", "refill")
 VILLAGES = 20
 
@@ -206,9 +207,8 @@ def main():
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test",
                         help="an existing database; the scratch one is created beside it")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--floor", metavar="VARIANT",
-                        help="serve bench/floor_app.py: the scan's own work replaced by VARIANT "
-                        "(framework, function, function+publish, session+publish)")
+    parser.add_argument("--floor", choices=FLOORS,
+                        help="serve bench/floor_app.py: the scan's own work replaced by this")
     args = parser.parse_args()
 
     import psycopg
