@@ -205,7 +205,9 @@ class Config:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_STORAGE_OPTIONS = {"socket_timeout": 0.25, "socket_connect_timeout": 0.25}
     # Per IP means per IPv4 address or per IPv6 /64 (ecolife/extensions.py). Every attempt
-    # counts, successful or not; ";" separates tiers that all apply.
+    # counts, successful or not; a body refused before any view runs (not JSON, 400/415, or
+    # holding a NUL, 422) tries no password and is not counted. ";" separates tiers that all
+    # apply.
     LOGIN_LIMIT_PER_IP = _rate_limit("LOGIN_LIMIT_PER_IP", "20 per minute")
     LOGIN_LIMIT_PER_ACCOUNT = _rate_limit("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute; 30 per hour")
     REGISTER_LIMIT_PER_IP = _rate_limit("REGISTER_LIMIT_PER_IP", "30 per hour")
