@@ -14,7 +14,7 @@ FIELDS = {
     "impact": {"unit", "threshold"},
 }
 TYPES = tuple(FIELDS)
-UNIT = re.compile(r"[a-z][a-z0-9_]{0,39}")
+UNIT = re.compile(r"[a-z][a-z0-9_]{1,39}")  # an impact unit, as actions take it
 MAX_THRESHOLD = 1_000_000
 
 DESCRIPTION = (

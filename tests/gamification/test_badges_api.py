@@ -70,6 +70,8 @@ def test_only_operators_add_badges(client, role, status):
     ({"slug": "Cups 5"}, "slug"),
     ({"slug": "cups\n"}, "slug"),  # "$" alone would match before the newline
     ({"criteria": {"type": "impact", "unit": "straw\n", "threshold": 5}}, "criteria"),
+    # No action can have a one-letter unit, so such a badge could never be earned.
+    ({"criteria": {"type": "impact", "unit": "k", "threshold": 5}}, "criteria"),
     ({"name": "   "}, "name"),
     ({"points": 10}, "points"),
     ({"active": 1}, "active"),
