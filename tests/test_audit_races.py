@@ -26,35 +26,35 @@ pytestmark = [
 ]
 
 
-def hold_the_first(monkeypatch, module, name, seconds=1.0):
-    """The first call of ``module.name`` waits ``seconds`` before running; returns an event
-    set once that call has begun (its request has read the row and holds what it holds)."""
-    original, reached = getattr(module, name), threading.Event()
+def two_operators(app, monkeypatch, held_at, *requests):
+    """Two operators each send one of ``requests`` ((method, url, json body)); the first is
+    held when it calls ``held_at`` ((module, name)), and the second is sent then. Returns
+    the two statuses."""
+    (module, name), reached = held_at, threading.Event()
+    original = getattr(module, name)
 
     def held(*args, **kwargs):
         if not reached.is_set():
             reached.set()
-            time.sleep(seconds)
+            time.sleep(1.0)
         return original(*args, **kwargs)
 
     monkeypatch.setattr(module, name, held)
-    return reached
+    operators = [make_user("operator") for _ in requests]
 
-
-def one_after_another(app, reached, first, second):
-    """Run ``first(client)``, then ``second(client)`` once the first is held; both answers."""
-    def run(call, wait):
-        if wait:
+    def send(nth):
+        if nth:
             assert reached.wait(10), "the first request never reached its audit call"
+        method, url, body = requests[nth]
         with app.app_context():
             try:
-                return call(app.test_client())
+                return app.test_client().open(url, method=method, json=body,
+                                              headers=auth(operators[nth])).status_code
             finally:
                 db.session.remove()
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        answers = [pool.submit(run, first, False), pool.submit(run, second, True)]
-        return [answer.result() for answer in answers]
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        return list(pool.map(send, range(len(requests))))
 
 
 def entries():
@@ -63,40 +63,26 @@ def entries():
 
 
 def test_a_shop_decision_logs_the_status_it_replaced(app, monkeypatch):
-    first, second = make_user("operator"), make_user("operator")
     url = f"/api/v1/shops/{make_shop(status='pending').id}"
-    reached = hold_the_first(monkeypatch, shop_service, "audit")
-    assert one_after_another(
-        app, reached,
-        lambda c: c.post(url + "/approve", headers=auth(first)).status_code,
-        lambda c: c.post(url + "/suspend", headers=auth(second)).status_code,
-    ) == [200, 200]
+    assert two_operators(app, monkeypatch, (shop_service, "audit"),
+                         ("POST", url + "/approve", None),
+                         ("POST", url + "/suspend", None)) == [200, 200]
     assert [(e.details["from"], e.details["to"]) for e in entries()] == [
         ("pending", "approved"), ("approved", "suspended")]
 
 
 def test_a_rule_change_logs_the_value_it_replaced(app, monkeypatch):
-    first, second = make_user("operator"), make_user("operator")
-    reached = hold_the_first(monkeypatch, audit_service, "record")
-    assert one_after_another(
-        app, reached,
-        lambda c: c.patch("/api/v1/actions/no_straw", json={"points": 7},
-                          headers=auth(first)).status_code,
-        lambda c: c.patch("/api/v1/actions/no_straw", json={"points": 9},
-                          headers=auth(second)).status_code,
-    ) == [200, 200]
+    url = "/api/v1/actions/no_straw"
+    assert two_operators(app, monkeypatch, (audit_service, "record"),
+                         ("PATCH", url, {"points": 7}),
+                         ("PATCH", url, {"points": 9})) == [200, 200]
     before = [e.details["before"]["points"] for e in entries()]
     after = [e.details["after"]["points"] for e in entries()]
     assert after == [7, 9] and before[1] == 7
 
 
 def test_a_reward_archived_twice_at_once_is_logged_once(app, monkeypatch):
-    first, second = make_user("operator"), make_user("operator")
     url = f"/api/v1/rewards/{make_reward().id}"
-    reached = hold_the_first(monkeypatch, reward_service, "audit")
-    assert one_after_another(
-        app, reached,
-        lambda c: c.delete(url, headers=auth(first)).status_code,
-        lambda c: c.delete(url, headers=auth(second)).status_code,
-    ) == [204, 204]
+    assert two_operators(app, monkeypatch, (reward_service, "audit"),
+                         ("DELETE", url, None), ("DELETE", url, None)) == [204, 204]
     assert [e.action for e in entries()] == ["reward.archive"]
