@@ -97,15 +97,21 @@ def _written(user, values):
             set_committed_value(user, name, value)
 
 
-def credit(user, amount, kind, *, now=None, expires_at=None, user_values=None, **source):
+def credit(user, amount, kind, *, now=None, expires_at=None, user_values=None, due_lots=None,
+           **source):
     """Add ``amount`` points as a new lot; returns the ledger entry.
 
-    ``user_values``: other columns of the locked user row to set in the same UPDATE (a scan's
-    streak), to save a statement.
+    Points past their date are expired first, as a debit does: the balance this entry
+    records, and the one the caller answers, never counts them. ``due_lots``: whether the
+    user holds any, when the caller has asked already (a scan, in its limits query); None
+    asks here. ``user_values``: other columns of the locked user row to set in the same
+    UPDATE (a scan's streak), to save a statement.
     """
     if amount <= 0:
         raise ValueError("a credit is positive")
     now = now or utcnow()
+    if due_lots is None or due_lots:
+        expire_user_lots(user, now)
     entry = _apply(user, amount, kind, source, now, user_values)
     if expires_at is None:
         expires_at = now + timedelta(days=current_app.config["POINTS_EXPIRE_DAYS"])
@@ -148,6 +154,7 @@ def debit(user, amount, kind, *, now=None, **source):
 def refund(user, debit_entry, *, now=None, **source):
     """Give back what ``debit_entry`` took, as new lots keeping each original expiry."""
     now = now or utcnow()
+    expire_user_lots(user, now)  # as a credit does: the refund's balance_after counts no due lot
     taken = db.session.execute(
         select(LotDebit.amount, PointLot.expires_at)
         .join(PointLot, PointLot.id == LotDebit.lot_id)

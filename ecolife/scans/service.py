@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, exists, func, insert, select
 from sqlalchemy.orm import joinedload
 
 from ecolife import timeutil
@@ -31,6 +31,7 @@ from ecolife.extensions import db, execute_core
 from ecolife.gamification import service as gamification
 from ecolife.leaderboards import service as leaderboards
 from ecolife.pagination import paginate
+from ecolife.points.models import PointLot
 from ecolife.points.service import credit
 from ecolife.scans.models import Scan
 from ecolife.scans.schemas import ScanCreatedOut
@@ -79,7 +80,7 @@ def record_scan(user_id, data, idem=None, now=None):
     if not action.active:
         raise ActionNotActive()
     today = timeutil.local_day(now)
-    _check_limits(user.id, code.id, action, today, now)
+    due_lots = _check_limits(user.id, code.id, action, today, now)
     values = {
         "user_id": user.id, "code_id": code.id, "shop_id": shop.id, "action_id": action.id,
         # Copied: a later change to the rule never rewrites what this scan earned.
@@ -93,7 +94,7 @@ def record_scan(user_id, data, idem=None, now=None):
     scan_id = execute_core(_insert_scan(), values).scalar_one()
     scan = SimpleNamespace(id=scan_id, shop=shop, action=action, **values)
     credit(user, scan.points, "earn", now=now, scan_id=scan.id, shop_id=shop.id, code_id=code.id,
-           user_values=gamification.streak_after(user, today))
+           user_values=gamification.streak_after(user, today), due_lots=due_lots)
     new_badges = gamification.on_credit(user, scan, now)
     result = {
         **summary(scan),
@@ -215,30 +216,32 @@ def _context_query():
 
 
 def _check_limits(user_id, code_id, action, today, now):
-    """Cooldown, then daily limit; run with the user's row locked.
+    """Cooldown, then daily limit; run with the user's row locked. Returns whether the user
+    holds points past their date (asked in the same round trip, for the credit).
 
     A statement of its own, after the lock: a subquery of the locking SELECT would read a
     snapshot taken before the lock was granted, and miss the scan that held it.
     """
     cooldown = timedelta(minutes=action.cooldown_minutes)
-    if not cooldown and action.daily_limit is None:
-        return
-    last_at, today_count = execute_core(_limits_query(), {
+    last_at, today_count, due_lots = execute_core(_limits_query(), {
         "user_id": user_id, "code_id": code_id, "action_id": action.id, "day": today,
         "since": now - cooldown,  # no cooldown: since = now, and nothing is later
+        "now": now,
     }).one()
     if last_at is not None and cooldown:
         raise Cooldown(retry_after=math.ceil((last_at + cooldown - now).total_seconds()))
     if action.daily_limit is not None and today_count >= action.daily_limit:
         raise DailyLimit(retry_after=math.ceil(_until_local_midnight(now)))
+    return due_lots
 
 
 @functools.cache
 def _limits_query():
     # The user's last scan of this code within the cooldown (ix_scans_user_code_created),
-    # and their scans of this action today (ix_scans_user_action_day). On the table, not the
-    # mapped class: a Core statement skips the ORM's per-execution work.
-    scans = Scan.__table__.c
+    # their scans of this action today (ix_scans_user_action_day), and whether they hold a
+    # lot past its date (ix_point_lots_user_live). On the tables, not the mapped classes: a
+    # Core statement skips the ORM's per-execution work.
+    scans, lots = Scan.__table__.c, PointLot.__table__.c
     last_at = (
         select(func.max(scans.created_at))
         .where(scans.user_id == bindparam("user_id"), scans.code_id == bindparam("code_id"),
@@ -252,7 +255,11 @@ def _limits_query():
                scans.local_day == bindparam("day", type_=scans.local_day.type))
         .scalar_subquery()
     )
-    return select(last_at, today_count)
+    due_lots = exists().where(
+        lots.user_id == bindparam("user_id"), lots.remaining > 0,
+        lots.expires_at <= bindparam("now", type_=lots.expires_at.type),
+    )
+    return select(last_at, today_count, due_lots)
 
 
 def _until_local_midnight(now):

@@ -181,3 +181,13 @@ def test_concurrent_takes_expire_a_due_lot_once(app):
     assert [delta for kind, delta, _ in ledger(resident) if kind == "expire"] == [-50]
     assert db.session.get(User, resident.id).balance == 90
     assert verify() == []
+
+
+def test_an_adjustment_counts_no_points_past_their_date(client):
+    operator, resident = make_user("operator"), make_user()
+    credit_at(resident, 50, datetime.now(UTC) - timedelta(days=40),
+              expires_at=datetime.now(UTC) - timedelta(days=1))
+    response = adjust(client, operator, resident.id, delta=7, reason="Paper sorted by hand")
+    assert response.status_code == 201 and response.get_json()["balance_after"] == 7
+    assert client.get("/api/v1/me", headers=auth(resident)).get_json()["balance"] == 7
+    assert ledger(resident) == [("earn", 50, 50), ("expire", -50, 0), ("adjust", 7, 7)]

@@ -120,7 +120,7 @@ def test_me_expires_points_past_their_date_before_showing_the_balance(client):
     user = make_user()
     now = datetime.now(UTC)
     credit_at(user, 50, now - 40 * DAY, expires_at=now - DAY)
-    credit_at(user, 20, now - DAY)
+    credit_at(user, 20, now - 2 * DAY)  # before the 50 fell due
     me = client.get("/api/v1/me", headers=auth(user)).get_json()
     assert me["balance"] == 20 and me["expiring"]["points"] == 0
     assert ledger(user) == [("earn", 50, 50), ("earn", 20, 70), ("expire", -50, 20)]
@@ -131,7 +131,7 @@ def test_me_expires_points_past_their_date_before_showing_the_balance(client):
 def test_expire_points_command(app):
     user = make_user()
     credit_at(user, 10, datetime.now(UTC) - 400 * DAY)
-    credit_at(user, 3, datetime.now(UTC))
+    credit_at(user, 3, datetime.now(UTC) - 40 * DAY)  # before the 10 fell due
     runner = app.test_cli_runner()
     result = runner.invoke(args=["expire-points"])
     assert result.exit_code == 0 and "expired 10 points of 1 users" in result.output
@@ -223,7 +223,33 @@ def test_a_refund_of_points_past_their_date_expires_them_at_once(app):
     locked = service.lock_user(user.id)
     service.refund(locked, entry, now=T0 + 40 * DAY)
     db.session.commit()
-    # The unspent 30 and the refunded 20 are both past their date: both expire.
-    assert ledger(user) == [("earn", 50, 50), ("redeem", -20, 30), ("refund", 20, 50),
-                            ("expire", -30, 20), ("expire", -20, 0)]
+    # The unspent 30 and the refunded 20 are both past their date: the 30 expires before
+    # the refund is written (its balance_after counts no due point), the 20 right after.
+    assert ledger(user) == [("earn", 50, 50), ("redeem", -20, 30), ("expire", -30, 0),
+                            ("refund", 20, 20), ("expire", -20, 0)]
     assert fresh(user).balance == 0 and verify() == []
+
+
+def test_a_credit_never_counts_points_past_their_date(app):
+    # Before the hourly job: the new entry's balance_after (what a scan or an adjustment
+    # answers) is what a spend would find, and the ledger reads in the order things fell due.
+    user = make_user()
+    credit_at(user, 50, T0, expires_at=T0 + 30 * DAY)
+    entry = credit_at(user, 5, T0 + 31 * DAY)
+    assert entry.balance_after == 5
+    assert ledger(user) == [("earn", 50, 50), ("expire", -50, 0), ("earn", 5, 5)]
+    assert fresh(user).balance == 5 and verify() == []
+
+
+def test_a_refund_never_counts_other_points_past_their_date(app):
+    user = make_user()
+    credit_at(user, 50, T0, expires_at=T0 + 30 * DAY)
+    credit_at(user, 40, T0)  # expires in a year
+    entry = debit_at(user, 20, T0 + DAY)  # from the 50: 30 of it left, due at T0 + 30 days
+    locked = service.lock_user(user.id)
+    refunded = service.refund(locked, entry, now=T0 + 31 * DAY)
+    db.session.commit()
+    assert refunded.balance_after == 60  # the 40 and what it gave back, which expires next
+    assert ledger(user) == [("earn", 50, 50), ("earn", 40, 90), ("redeem", -20, 70),
+                            ("expire", -30, 40), ("refund", 20, 60), ("expire", -20, 40)]
+    assert fresh(user).balance == 40 and verify() == []

@@ -1,5 +1,5 @@
 """POST /scans: the credit, its response, who may scan and every refusal of the table."""
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from ecolife.scans.models import Scan
 from ecolife.shops.models import Shop
 from ecolife.users.models import User
 from tests.factories import assert_error, auth, make_code, make_shop, make_user, make_village
+from tests.points.helpers import credit_at, ledger
 from tests.scans.helpers import scan, written
 
 # Wat Phra That Hariphunchai, Lamphun, and points about 50 m and 2 km from it.
@@ -282,3 +283,15 @@ def test_a_token_of_a_user_who_is_gone_is_invalid(client):
     assert_error(response, 401, "invalid_token")
     assert written() == (0, 0, 0)
     assert db.session.scalar(select(IdempotencyKey.id)) is None
+
+
+def test_the_balance_a_scan_answers_counts_no_points_past_their_date(client):
+    # Points fallen due before the hourly expire-points job: the scan expires them first,
+    # so its answer is what GET /me shows next and what a redemption could spend.
+    resident, code = make_user(), make_code(make_shop())
+    credit_at(resident, 50, datetime.now(UTC) - timedelta(days=40),
+              expires_at=datetime.now(UTC) - timedelta(days=1))
+    response = scan(client, resident, code)
+    assert response.status_code == 201 and response.get_json()["balance"] == 5
+    assert client.get("/api/v1/me", headers=auth(resident)).get_json()["balance"] == 5
+    assert ledger(resident) == [("earn", 50, 50), ("expire", -50, 0), ("earn", 5, 5)]
