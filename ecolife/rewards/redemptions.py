@@ -102,8 +102,10 @@ def _insert_voucher(user, reward, cost, now):
 
 def redeem_reward(user, reward_id, idem=None):
     """A resident spends points on a reward: one voucher, or a refusal that writes nothing."""
-    now = utcnow()
     user = lock_user(user.id, idem)
+    # Read once the lock is held: a redemption that waited behind another of the user's
+    # requests must not spend a lot that fell due meanwhile.
+    now = utcnow()
     # The reward's row too (after the user's, the order everywhere), so an archive or a
     # change of window or stock committing meanwhile is seen here, not after the voucher.
     row = db.session.execute(
@@ -265,9 +267,9 @@ def _release(redemption, status, now, *conditions, **values):
 
 def cancel_redemption(actor, redemption_id, idem=None):
     """The owner or an operator cancels an issued voucher: points and stock come back."""
-    now = utcnow()
     redemption = get_redemption(actor, redemption_id)
     lock_user(redemption.user_id, idem)
+    now = utcnow()  # once locked, as a redemption: a voucher may have expired while it waited
     # Past its date a voucher is no longer cancelled but expired, by expire-vouchers, with the
     # same refund: as a fulfil, a cancel then answers voucher_not_valid.
     if not _release(redemption, "cancelled", now, Redemption.expires_at > now,

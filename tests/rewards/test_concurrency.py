@@ -4,11 +4,13 @@ Every call runs in a thread of its own with its own app context and session, rel
 together by a barrier; the autouse fixture then checks the whole ledger.
 """
 import threading
+import time
 from collections import Counter
+from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from ecolife.extensions import db
 from ecolife.points.models import LedgerEntry
@@ -18,6 +20,7 @@ from ecolife.timeutil import utcnow
 from ecolife.users.models import User
 from tests.conftest import backend
 from tests.factories import auth, make_shop, make_user
+from tests.points.helpers import credit_at
 from tests.rewards.helpers import API, balance, give_points, make_reward, stock_left
 
 pytestmark = [
@@ -235,3 +238,46 @@ def test_an_archive_waits_for_a_redemption_in_flight(app, client, monkeypatch):
     again = client.post(f"{API}/redemptions", json={"reward_id": reward_id},
                         headers=auth(resident))
     assert again.status_code == 404  # archived: unknown_reward
+
+
+def waiting_for_a_lock():
+    """How many other sessions of this database wait for a lock now."""
+    with db.engine.connect() as conn:
+        return conn.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()"))
+
+
+def test_a_redemption_that_waited_for_the_lock_reads_the_clock_after_it(app, monkeypatch):
+    # The resident's 50 points fall due while the redemption waits behind another request of
+    # theirs: it must find only the 10 left, not spend the 50 with the time it arrived at.
+    from ecolife.points import service as points
+    from ecolife.rewards import redemptions
+
+    resident, reward = make_user(), make_reward(cost_points=50, stock=None)
+    arrived = utcnow()
+    credit_at(resident, 50, arrived - timedelta(days=300), expires_at=arrived + timedelta(days=1))
+    credit_at(resident, 10, arrived)
+    clock = [arrived]
+    monkeypatch.setattr(redemptions, "utcnow", lambda: clock[0])
+    held, user_id, reward_id, headers = threading.Event(), resident.id, reward.id, auth(resident)
+
+    def hold_the_users_lock():
+        with app.app_context():
+            points.lock_user(user_id)
+            held.set()
+            deadline = time.monotonic() + 10
+            while not waiting_for_a_lock() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            clock[0] = arrived + timedelta(days=2)  # the 50 fell due meanwhile
+            db.session.rollback()
+            db.session.remove()
+
+    holder = threading.Thread(target=hold_the_users_lock)
+    holder.start()
+    assert held.wait(10)
+    response = app.test_client().post(f"{API}/redemptions", json={"reward_id": reward_id},
+                                      headers=headers)
+    holder.join(10)
+    assert response.status_code == 409 and response.get_json()["error"] == "insufficient_points"
+    assert balance(resident) == 60  # a refusal writes nothing, not even the expiry it saw
