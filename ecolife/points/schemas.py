@@ -6,6 +6,9 @@ from ecolife.fields import not_blank
 
 # An adjustment corrects a mistake; anything larger is not a correction (and keeps sums in range).
 MAX_ADJUSTMENT = 1_000_000
+# No adjustment takes a balance or lifetime points past this: the columns hold 2**31 - 1, and
+# the rest is headroom for scans (over 200 million of them), which no operator can take away.
+MAX_ADJUSTED_TOTAL = 1_000_000_000
 
 
 class AdjustmentIn(ma.Schema):

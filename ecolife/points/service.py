@@ -14,12 +14,12 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ecolife.audit.service import record as audit
-from ecolife.errors import Conflict, Forbidden, NotFound
+from ecolife.errors import Conflict, Forbidden, Invalid, NotFound
 from ecolife.extensions import db, execute_core
 from ecolife.leaderboards import service as leaderboards
 from ecolife.points import statements
 from ecolife.points.models import LedgerEntry, LotDebit, PointLot
-from ecolife.points.schemas import LedgerEntryOut
+from ecolife.points.schemas import MAX_ADJUSTED_TOTAL, LedgerEntryOut
 from ecolife.timeutil import utcnow
 from ecolife.users.models import User
 
@@ -189,6 +189,8 @@ def adjust_points(operator, user_id, delta, reason, idem=None, now=None):
     user = lock_user(user_id, idem)
     now = now or utcnow()  # once locked: the user's entries take their times in lock order
     source = {"actor_id": operator.id, "reason": reason, "community_id": user.community_id}
+    if delta > 0 and max(user.balance, user.lifetime_points) + delta > MAX_ADJUSTED_TOTAL:
+        raise Invalid("delta", f"Would take the points past {MAX_ADJUSTED_TOTAL:,}.")
     if delta > 0:
         entry = credit(user, delta, "adjust", now=now, **source)
     else:

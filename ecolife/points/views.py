@@ -27,7 +27,9 @@ class Adjustments(MethodView):
     @idempotency.idempotent
     @blp.arguments(schemas.AdjustmentIn)
     @blp.response(201, schemas.LedgerEntryOut)
-    @blp.alt_response(422, schema=ErrorSchema, description=idempotency.UNPROCESSABLE)
+    @blp.alt_response(422, schema=ErrorSchema, description=idempotency.UNPROCESSABLE + (
+        "; `validation_error` on `delta` also when it would take the balance or lifetime "
+        f"points past {schemas.MAX_ADJUSTED_TOTAL:,}"))
     @blp.alt_response(403, schema=ErrorSchema,
                       description="`forbidden`: not an operator, or one's own account")
     @blp.alt_response(404, schema=ErrorSchema, description="`unknown_user`")

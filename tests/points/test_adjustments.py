@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from ecolife.audit.models import AuditEntry
 from ecolife.extensions import db
 from ecolife.idempotency.models import IdempotencyKey
+from ecolife.points.schemas import MAX_ADJUSTED_TOTAL
 from ecolife.points.verification import verify
 from ecolife.users.models import User
 from tests.conftest import backend
@@ -79,6 +80,18 @@ def test_below_zero_is_refused_and_writes_nothing(client):
     db.session.rollback()
     assert ledger(resident) == [("earn", 10, 10)]
     assert audits() == []
+
+
+def test_no_adjustment_takes_points_past_the_adjusted_total(client):
+    # The columns hold 2**31 - 1: without a bound, 2,148 top adjustments overflowed them and
+    # every later scan of the resident failed as "out of range".
+    operator, resident = make_user("operator"), make_user()
+    credit_at(resident, MAX_ADJUSTED_TOTAL - 10, RECENT)
+    refused = adjust(client, operator, resident.id, delta=11, reason="Top-up")
+    assert "delta" in assert_error(refused, 422, "validation_error")["errors"]
+    assert adjust(client, operator, resident.id, delta=10, reason="Top-up").status_code == 201
+    assert db.session.get(User, resident.id).balance == MAX_ADJUSTED_TOTAL
+    assert audits()[-1].details["delta"] == 10 and len(audits()) == 1
 
 
 @pytest.mark.parametrize("role, status, error",
