@@ -1,7 +1,7 @@
 """The points ledger: append-only entries, the lots credits create, and what debits took."""
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecolife.dbtypes import BigId, UTCDateTime
@@ -64,8 +64,13 @@ class PointLot(db.Model):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("remaining >= 0 AND remaining <= amount", name="remaining_in_range"),
-        Index("ix_point_lots_user_expires", "user_id", "expires_at", "id"),
-        Index("ix_point_lots_expires", "expires_at"),
+        # Live lots only: spent and expired ones (remaining 0) never count again, and every
+        # question asked of lots (what is due, what a debit takes, what expires soon) is
+        # about live ones. Migration 0005.
+        Index("ix_point_lots_user_live", "user_id", "expires_at", "id",
+              postgresql_where=text("remaining > 0"), sqlite_where=text("remaining > 0")),
+        Index("ix_point_lots_live_expires", "expires_at",
+              postgresql_where=text("remaining > 0"), sqlite_where=text("remaining > 0")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -87,3 +92,9 @@ class LotDebit(db.Model):
     entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("point_lots.id"), index=True)
     amount: Mapped[int]
+
+
+# "A live lot", as the partial indexes above spell it. Compared with a bound parameter
+# (``remaining > :param``), PostgreSQL's generic plans and SQLite could not prove a query
+# covered by them, and would scan the table.
+LIVE = PointLot.__table__.c.remaining > literal_column("0")

@@ -18,7 +18,7 @@ from ecolife.errors import Conflict, Forbidden, Invalid, NotFound
 from ecolife.extensions import db, execute_core
 from ecolife.leaderboards import service as leaderboards
 from ecolife.points import statements
-from ecolife.points.models import LedgerEntry, LotDebit, PointLot
+from ecolife.points.models import LIVE, LedgerEntry, LotDebit, PointLot
 from ecolife.points.schemas import MAX_ADJUSTED_TOTAL, LedgerEntryOut
 from ecolife.timeutil import utcnow
 from ecolife.users.models import User
@@ -134,7 +134,7 @@ def debit(user, amount, kind, *, now=None, **source):
     entry = _apply(user, -amount, kind, source, now)
     lots = db.session.scalars(
         select(PointLot)
-        .where(PointLot.user_id == user.id, PointLot.remaining > 0)
+        .where(PointLot.user_id == user.id, LIVE)
         .order_by(PointLot.expires_at, PointLot.id)
         .limit(amount)  # every lot holds at least 1: never more rows than this are needed
     )
@@ -215,7 +215,7 @@ def expire_user_lots(user, now):
     """Write one ``expire`` entry per due lot's remainder; returns the points expired."""
     lots = db.session.scalars(
         select(PointLot)
-        .where(PointLot.user_id == user.id, PointLot.remaining > 0, PointLot.expires_at <= now)
+        .where(PointLot.user_id == user.id, LIVE, PointLot.expires_at <= now)
         .order_by(PointLot.expires_at, PointLot.id)
     ).all()
     total = 0
@@ -241,7 +241,7 @@ def expire_due(now=None):
     now = now or utcnow()
     user_ids = db.session.scalars(
         select(PointLot.user_id)
-        .where(PointLot.remaining > 0, PointLot.expires_at <= now)
+        .where(LIVE, PointLot.expires_at <= now)
         .distinct()
     ).all()
     db.session.rollback()
@@ -259,7 +259,7 @@ def expiring_points(user_id, within_days, now=None):
     points, soonest = db.session.execute(
         select(func.coalesce(func.sum(PointLot.remaining), 0), func.min(PointLot.expires_at)).where(
             PointLot.user_id == user_id,
-            PointLot.remaining > 0,
+            LIVE,
             PointLot.expires_at <= now + timedelta(days=within_days),
         )
     ).one()

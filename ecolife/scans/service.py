@@ -31,7 +31,7 @@ from ecolife.extensions import db, execute_core
 from ecolife.gamification import service as gamification
 from ecolife.leaderboards import service as leaderboards
 from ecolife.pagination import paginate
-from ecolife.points.models import PointLot
+from ecolife.points.models import LIVE, PointLot
 from ecolife.points.service import credit
 from ecolife.scans.models import Scan
 from ecolife.scans.schemas import ScanCreatedOut
@@ -256,7 +256,7 @@ def _limits_query():
         .scalar_subquery()
     )
     due_lots = exists().where(
-        lots.user_id == bindparam("user_id"), lots.remaining > 0,
+        lots.user_id == bindparam("user_id"), LIVE,
         lots.expires_at <= bindparam("now", type_=lots.expires_at.type),
     )
     return select(last_at, today_count, due_lots)

@@ -253,3 +253,36 @@ def test_a_refund_never_counts_other_points_past_their_date(app):
     assert ledger(user) == [("earn", 50, 50), ("earn", 40, 90), ("redeem", -20, 70),
                             ("expire", -30, 40), ("refund", 20, 60), ("expire", -20, 40)]
     assert fresh(user).balance == 40 and verify() == []
+
+
+def test_every_question_asked_of_lots_can_use_the_live_lot_indexes(client):
+    # The indexes hold lots with remaining > 0 only. A query that compares remaining with a
+    # bound parameter instead of the literal 0 cannot be proven covered by them (PostgreSQL's
+    # generic plans, SQLite's planner) and scans every lot ever written.
+    from sqlalchemy import event
+
+    from tests.factories import make_code, make_shop
+    from tests.rewards.helpers import make_reward, redeem
+    from tests.scans.helpers import scan
+
+    resident = make_user()
+    credit_at(resident, 50, datetime.now(UTC) - 40 * DAY,
+              expires_at=datetime.now(UTC) - DAY)  # due: the scan expires it
+    credit_at(resident, 40, datetime.now(UTC))
+    reward, code = make_reward(cost_points=30), make_code(make_shop())
+    asked = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if "FROM point_lots" in statement and "remaining" in statement:
+            asked.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        assert scan(client, resident, code).status_code == 201
+        assert redeem(client, resident, reward.id).status_code == 201
+        assert client.get("/api/v1/me", headers=auth(resident)).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert len(asked) >= 4  # the scan's due check, its expiry, the debit's lots, /me's
+    for statement in asked:
+        assert "point_lots.remaining > 0" in statement, statement
