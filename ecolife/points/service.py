@@ -226,22 +226,27 @@ def expire_user_lots(user, now):
     return total
 
 
-def expire_user_now(user_id, now):
+def expire_user_now(user_id, now=None):
     """Expire one user's due lots in a transaction of its own, under the user's lock; returns
     the points expired. (For the job, and for a read that found some: the balance it shows is
-    then what a spend would find.)"""
+    then what a spend would find.) Without ``now``, the clock is read once the lock is held,
+    so the expiry entries take their times in lock order with the user's other entries."""
     user = lock_user(user_id)
+    now = now or utcnow()
     expired = expire_user_lots(user, now) if user is not None else 0
     db.session.commit()
     return expired
 
 
 def expire_due(now=None):
-    """Expire every due lot, one committed transaction per user; returns (users, points)."""
-    now = now or utcnow()
+    """Expire every due lot, one committed transaction per user; returns (users, points).
+
+    Without ``now`` each user's expiry reads the clock under that user's lock: a long run
+    would otherwise date its last users' entries before ones they made while it ran.
+    """
     user_ids = db.session.scalars(
         select(PointLot.user_id)
-        .where(LIVE, PointLot.expires_at <= now)
+        .where(LIVE, PointLot.expires_at <= (now or utcnow()))
         .distinct()
     ).all()
     db.session.rollback()

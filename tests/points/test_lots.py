@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from ecolife.extensions import db
 from ecolife.points import service
@@ -56,6 +56,23 @@ def test_a_partial_spend_then_expiry_leaves_the_right_balance(app):
                             ("expire", -16, 0)]
     assert remaining(user) == [0, 0]
     assert (fresh(user).balance, fresh(user).lifetime_points) == (0, 30)
+
+
+def test_the_expiry_job_reads_the_clock_under_each_users_lock(app, monkeypatch):
+    # A long run must not date its last users' entries before the ones they made meanwhile.
+    from ecolife.points.models import LedgerEntry
+
+    first, second = make_user(), make_user()
+    credit_at(first, 10, T0)
+    credit_at(second, 10, T0)
+    ticks = iter(T0 + 400 * DAY + n * timedelta(minutes=1) for n in range(10))
+    monkeypatch.setattr(service, "utcnow", lambda: next(ticks))
+    assert expire_due() == (2, 20)
+    dated = db.session.scalars(
+        select(LedgerEntry.created_at).where(LedgerEntry.kind == "expire")
+        .order_by(LedgerEntry.id)).all()
+    selected_at = T0 + 400 * DAY
+    assert len(set(dated)) == 2 and all(at > selected_at for at in dated)
 
 
 def test_expiry_writes_one_entry_per_lot_and_running_it_twice_changes_nothing(app):
