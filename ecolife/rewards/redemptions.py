@@ -287,27 +287,28 @@ def cancel_redemption(actor, redemption_id, idem=None):
 def expire_vouchers(now=None):
     """Expire and refund issued vouchers past their date, one transaction per resident.
 
-    Returns (vouchers, points). Safe to run twice, or beside a cancel or a fulfil.
+    Returns (vouchers, points). Safe to run twice, or beside a cancel or a fulfil. Without
+    ``now`` each resident's refunds read the clock under their lock (as ``expire-points``).
     """
-    now = now or utcnow()
     user_ids = db.session.scalars(
         select(Redemption.user_id)
-        .where(Redemption.status == "issued", Redemption.expires_at <= now)
+        .where(Redemption.status == "issued", Redemption.expires_at <= (now or utcnow()))
         .distinct()
     ).all()
     db.session.rollback()
     vouchers = points = 0
     for user_id in user_ids:
         lock_user(user_id)
+        at = now or utcnow()
         due = db.session.scalars(
             select(Redemption).where(
                 Redemption.user_id == user_id,
                 Redemption.status == "issued",
-                Redemption.expires_at <= now,
+                Redemption.expires_at <= at,
             )
         ).all()
         for redemption in due:
-            if _release(redemption, "expired", now):
+            if _release(redemption, "expired", at):
                 vouchers, points = vouchers + 1, points + redemption.cost_points
         db.session.commit()
     return vouchers, points

@@ -255,6 +255,22 @@ def test_expiry_refunds_unused_vouchers_once(client, app):
     assert_error(cancel(client, resident, late["id"]), 409, "voucher_not_valid")
 
 
+def test_the_voucher_expiry_reads_the_clock_under_each_residents_lock(client, monkeypatch):
+    # As expire-points: a long run must not date its last refunds before what came meanwhile.
+    from ecolife.rewards import redemptions
+
+    reward = make_reward(stock=None)
+    for voucher in (issue(client, reward)[1], issue(client, reward)[1]):
+        backdate(voucher["id"])
+    start = utcnow()
+    ticks = iter(start + n * timedelta(minutes=1) for n in range(1, 10))
+    monkeypatch.setattr(redemptions, "utcnow", lambda: next(ticks))
+    assert expire_vouchers() == (2, 60)
+    dated = db.session.scalars(select(LedgerEntry.created_at)
+                               .where(LedgerEntry.kind == "refund")).all()
+    assert len(set(dated)) == 2 and all(at > start + timedelta(minutes=1) for at in dated)
+
+
 def test_cancel_refuses_a_body_with_fields(client):
     from tests.factories import auth
 
