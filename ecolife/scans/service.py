@@ -4,7 +4,8 @@ The cooldown and the daily limit are checked after the user's row is locked (the
 ``points.service.lock_user`` takes, here in the statement that reads the code), so one
 user's scans run one at a time and each sees every scan committed before it: 50
 simultaneous scans of one code credit once, and a burst across codes stops at the limit.
-Redis only receives the credit for the leaderboards, after the commit: the rules never ask it.
+The code's, shop's and rule's state is read again then too: a revoke, a suspension or a rule
+switched off that committed while the scan waited for the lock refuses it. Redis only receives the credit for the leaderboards, after the commit: the rules never ask it.
 """
 import functools
 import logging
@@ -23,7 +24,7 @@ from ecolife.auth.decorators import authorize_locked
 from ecolife.codes import tokens
 from ecolife.codes.models import QrCode
 from ecolife.codes.service import (
-    ActionNotActive, ShopNotActive, UnknownCode, check_code, parse_token,
+    ActionNotActive, CodeRevoked, ShopNotActive, UnknownCode, check_code, parse_token,
 )
 from ecolife.communities.models import KINDS, Community
 from ecolife.errors import Forbidden, TooMany
@@ -80,7 +81,7 @@ def record_scan(user_id, data, idem=None, now=None):
     if not action.active:
         raise ActionNotActive()
     today = timeutil.local_day(now)
-    due_lots = _check_limits(user.id, code.id, action, today, now)
+    due_lots = _check_after_lock(user.id, code.id, shop.id, action, today, now)
     values = {
         "user_id": user.id, "code_id": code.id, "shop_id": shop.id, "action_id": action.id,
         # Copied: a later change to the rule never rewrites what this scan earned.
@@ -215,19 +216,30 @@ def _context_query():
             .with_for_update(of=users, key_share=True))  # lock_user's lock
 
 
-def _check_limits(user_id, code_id, action, today, now):
-    """Cooldown, then daily limit; run with the user's row locked. Returns whether the user
-    holds points past their date (asked in the same round trip, for the credit).
+def _check_after_lock(user_id, code_id, shop_id, action, today, now):
+    """The refusals that need the lock held: the code, its shop and rule as they are now,
+    then the cooldown and the daily limit. Returns whether the user holds points past their
+    date (asked in the same round trip, for the credit).
 
-    A statement of its own, after the lock: a subquery of the locking SELECT would read a
-    snapshot taken before the lock was granted, and miss the scan that held it.
+    A statement of its own, after the lock: the locking SELECT's other rows, like any
+    subquery of it, come from a snapshot taken before the lock was granted. A scan that waited
+    behind another of the user's requests would miss that scan (and credit past the cooldown),
+    and a revoke, a suspension or a rule switched off that committed meanwhile.
     """
     cooldown = timedelta(minutes=action.cooldown_minutes)
-    last_at, today_count, due_lots = execute_core(_limits_query(), {
-        "user_id": user_id, "code_id": code_id, "action_id": action.id, "day": today,
-        "since": now - cooldown,  # no cooldown: since = now, and nothing is later
-        "now": now,
-    }).one()
+    revoked_at, shop_status, action_active, last_at, today_count, due_lots = execute_core(
+        _after_lock_query(), {
+            "user_id": user_id, "code_id": code_id, "shop_id": shop_id,
+            "action_id": action.id, "day": today,
+            "since": now - cooldown,  # no cooldown: since = now, and nothing is later
+            "now": now,
+        }).one()
+    if revoked_at is not None:
+        raise CodeRevoked()
+    if shop_status != "approved":
+        raise ShopNotActive()
+    if not action_active:
+        raise ActionNotActive()
     if last_at is not None and cooldown:
         raise Cooldown(retry_after=math.ceil((last_at + cooldown - now).total_seconds()))
     if action.daily_limit is not None and today_count >= action.daily_limit:
@@ -236,12 +248,20 @@ def _check_limits(user_id, code_id, action, today, now):
 
 
 @functools.cache
-def _limits_query():
-    # The user's last scan of this code within the cooldown (ix_scans_user_code_created),
-    # their scans of this action today (ix_scans_user_action_day), and whether they hold a
-    # lot past its date (ix_point_lots_user_live). On the tables, not the mapped classes: a
-    # Core statement skips the ORM's per-execution work.
+def _after_lock_query():
+    # The code's, shop's and rule's current state (primary keys), the user's last scan of this
+    # code within the cooldown (ix_scans_user_code_created), their scans of this action today
+    # (ix_scans_user_action_day), and whether they hold a lot past its date
+    # (ix_point_lots_user_live). On the tables, not the mapped classes: a Core statement
+    # skips the ORM's per-execution work.
     scans, lots = Scan.__table__.c, PointLot.__table__.c
+    codes, shops, actions = QrCode.__table__.c, Shop.__table__.c, Action.__table__.c
+    current = [
+        select(column).where(key == bindparam(name)).scalar_subquery()
+        for column, key, name in ((codes.revoked_at, codes.id, "code_id"),
+                                  (shops.status, shops.id, "shop_id"),
+                                  (actions.active, actions.id, "action_id"))
+    ]
     last_at = (
         select(func.max(scans.created_at))
         .where(scans.user_id == bindparam("user_id"), scans.code_id == bindparam("code_id"),
@@ -259,7 +279,7 @@ def _limits_query():
         lots.user_id == bindparam("user_id"), LIVE,
         lots.expires_at <= bindparam("now", type_=lots.expires_at.type),
     )
-    return select(last_at, today_count, due_lots)
+    return select(*current, last_at, today_count, due_lots)
 
 
 def _until_local_midnight(now):

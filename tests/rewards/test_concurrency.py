@@ -10,7 +10,7 @@ from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from ecolife.extensions import db
 from ecolife.points.models import LedgerEntry
@@ -21,6 +21,7 @@ from ecolife.users.models import User
 from tests.conftest import backend
 from tests.factories import auth, make_shop, make_user
 from tests.points.helpers import credit_at
+from tests.scans.helpers import waiting_for_a_lock
 from tests.rewards.helpers import API, balance, give_points, make_reward, stock_left
 
 pytestmark = [
@@ -238,14 +239,6 @@ def test_an_archive_waits_for_a_redemption_in_flight(app, client, monkeypatch):
     again = client.post(f"{API}/redemptions", json={"reward_id": reward_id},
                         headers=auth(resident))
     assert again.status_code == 404  # archived: unknown_reward
-
-
-def waiting_for_a_lock():
-    """How many other sessions of this database wait for a lock now."""
-    with db.engine.connect() as conn:
-        return conn.scalar(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND datname = current_database()"))
 
 
 def test_a_redemption_that_waited_for_the_lock_reads_the_clock_after_it(app, monkeypatch):

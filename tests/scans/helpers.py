@@ -2,7 +2,7 @@
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from ecolife.codes.service import code_url
 from ecolife.extensions import db
@@ -61,3 +61,11 @@ def run_concurrently(app, count, request):
     for thread in threads:
         thread.join(timeout=120)
     return results
+
+
+def waiting_for_a_lock():
+    """How many sessions of this PostgreSQL database wait for a lock now."""
+    with db.engine.connect() as conn:
+        return conn.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()"))

@@ -4,7 +4,7 @@ import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from ecolife.actions.models import Action
 from ecolife.codes.service import code_url, current_token
@@ -14,7 +14,7 @@ from ecolife.users.models import User
 from tests.conftest import backend
 from tests.factories import auth, make_code, make_shop, make_user
 from tests.gamification.scanning import bkk, scan_at, unlimit_actions
-from tests.scans.helpers import dead_redis, run_concurrently, written
+from tests.scans.helpers import dead_redis, run_concurrently, waiting_for_a_lock, written
 
 pytestmark = [
     pytest.mark.postgres,
@@ -152,3 +152,50 @@ def test_scans_take_their_day_in_lock_order_so_midnight_cannot_break_a_streak(ap
     db.session.rollback()
     user = db.session.get(User, user_id)
     assert (user.streak_current, user.streak_best) == (5, 5)
+
+
+@pytest.mark.parametrize("change, refusal", [
+    ("revoke", (410, "code_revoked")), ("suspend", (403, "shop_not_active")),
+    ("switch_off", (403, "action_not_active")),
+])
+def test_a_scan_that_waited_for_the_lock_sees_what_committed_meanwhile(app, client, change,
+                                                                       refusal):
+    # The locking statement reads the code, shop and rule as they were before its lock was
+    # granted: a revoke (answered 204, "revoked for good"), a suspension or a rule switched
+    # off while the scan waited must still refuse it.
+    owner, operator, resident = make_user("shop_owner"), make_user("operator"), make_user()
+    shop = make_shop(owner)
+    code = make_code(shop)
+    url, user_id, headers = code_url(code), resident.id, auth(resident)
+    answered = {}
+
+    def scan():
+        with app.app_context():
+            try:
+                response = app.test_client().post("/api/v1/scans", json={"url": url},
+                                                  headers=headers)
+                answered["scan"] = response.status_code, response.get_json().get("error")
+            finally:
+                db.session.remove()
+
+    with db.engine.connect() as other_request:  # another request of the resident's, in flight
+        other_request.execute(text("SELECT id FROM users WHERE id = :id FOR NO KEY UPDATE"),
+                              {"id": user_id})
+        thread = threading.Thread(target=scan)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not waiting_for_a_lock() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        response = {
+            "revoke": lambda: client.delete(f"/api/v1/shops/{shop.id}/codes/{code.id}",
+                                            headers=auth(owner)),
+            "suspend": lambda: client.post(f"/api/v1/shops/{shop.id}/suspend",
+                                           headers=auth(operator)),
+            "switch_off": lambda: client.patch("/api/v1/actions/no_plastic_bag",
+                                               json={"active": False}, headers=auth(operator)),
+        }[change]()
+        assert response.status_code in (200, 204)
+        other_request.rollback()
+    thread.join(10)
+    assert answered["scan"] == refusal
+    assert written(user_id) == (0, 0, 0)
