@@ -8,6 +8,7 @@ Settings are checked here, at import: a bad value refuses to start with a ValueE
 naming its variable, rather than failing inside requests (or, for a rate limit, applying none).
 """
 import os
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import limits
@@ -104,6 +105,23 @@ def flask_debug():
     return bool(value) and value.lower() not in ("0", "false", "no")
 
 
+def _base_url(name):
+    """An absolute http(s) address, printed in every QR code; None when unset."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 (a port that is not a number raises)
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname
+            or parts.query or parts.fragment or parts.username or parts.password):
+        raise ValueError(f"{name} must be an absolute http(s) address such as "
+                         f"https://ecolife.example (no query, fragment or user), not {value!r}")
+    return value.rstrip("/")
+
+
 def _database_url(url):
     # SQLAlchemy's default PostgreSQL driver is psycopg2; we ship psycopg 3.
     if url and url.startswith(("postgres://", "postgresql://")):
@@ -173,7 +191,9 @@ class Config:
     # Embedded (no REDIS_URL): fill the in-process leaderboards from the ledger on first read.
     FILL_EMBEDDED_BOARDS = True
 
-    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/")
+    # Printed in every QR code ({PUBLIC_BASE_URL}/s/{token}): production must say it, since
+    # stickers outlive any deploy; development serves http://localhost:5000.
+    PUBLIC_BASE_URL = _base_url("PUBLIC_BASE_URL")
     ECOLIFE_TIMEZONE = _timezone("ECOLIFE_TIMEZONE", "Asia/Bangkok")
     # Where a phone number typed without a country code is (ISO 3166 code).
     PHONE_REGION = _phone_region("PHONE_REGION", "TH")

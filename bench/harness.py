@@ -25,6 +25,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
+# What the codes print: production mode wants it said; the clients send it back as scanned.
+BENCH_BASE_URL = "https://ecolife.bench.example"
 VENV_BIN = Path(sys.executable).parent
 GUNICORN_CONF = ROOT / "bench" / "gunicorn.conf.py"
 OUT = ROOT / "bench" / "out"
@@ -212,6 +214,7 @@ class Stack:
             REDIS_URL=self.redis_url,
             REDIS_KEY_PREFIX=self.redis_prefix,
             ACCESS_TOKEN_MINUTES="240",  # tokens minted once must outlive the run
+            PUBLIC_BASE_URL=BENCH_BASE_URL,
             PYTHONPATH=str(ROOT),
         )
         return env
@@ -230,6 +233,7 @@ class Stack:
                 REDIS_URL = stack.redis_url
                 REDIS_KEY_PREFIX = stack.redis_prefix
                 ACCESS_TOKEN_MINUTES = 240
+                PUBLIC_BASE_URL = BENCH_BASE_URL
 
             import logging
 

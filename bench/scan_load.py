@@ -225,6 +225,7 @@ def main():
         "REDIS_URL": args.redis_url,
         "REDIS_KEY_PREFIX": f"bench:scan:{run}:",
         "ACCESS_TOKEN_MINUTES": "120",
+        "PUBLIC_BASE_URL": "https://ecolife.bench.example",  # what the codes print
         **({"BENCH_FLOOR": args.floor} if args.floor else {}),
     }
     admin_dsn = admin.render_as_string(hide_password=False)

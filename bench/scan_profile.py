@@ -47,7 +47,7 @@ def main():
     env = {"ECOLIFE_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
            "DATABASE_URL": admin.set(database=database).render_as_string(hide_password=False),
            "REDIS_URL": args.redis_url, "REDIS_KEY_PREFIX": f"bench:prof:{run}:",
-           "ACCESS_TOKEN_MINUTES": "120"}
+           "ACCESS_TOKEN_MINUTES": "120", "PUBLIC_BASE_URL": "https://ecolife.bench.example"}
     admin_dsn = admin.render_as_string(hide_password=False)
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{database}"')

@@ -83,6 +83,9 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+DEVELOPMENT_BASE_URL = "http://localhost:5000"  # what `make run` serves
+
+
 def _resolve_embedded_defaults(app):
     """No settings at all: SQLite and a secret in instance/. Production: refuse instead."""
     config = app.config
@@ -99,6 +102,7 @@ def _resolve_embedded_defaults(app):
     if env == "production":
         _check_production(config)
         return
+    config["PUBLIC_BASE_URL"] = config["PUBLIC_BASE_URL"] or DEVELOPMENT_BASE_URL
     instance = Path(app.instance_path)
     if not config["SQLALCHEMY_DATABASE_URI"]:
         instance.mkdir(parents=True, exist_ok=True)
@@ -115,7 +119,8 @@ def _resolve_embedded_defaults(app):
 def _check_production(config):
     """Refuse to start without real secrets and services, or with the debugger; warn of a
     per-proxy rate limit."""
-    missing = [k for k in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "REDIS_URL") if not config[k]]
+    required = ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "REDIS_URL", "PUBLIC_BASE_URL")
+    missing = [k for k in required if not config[k]]
     if missing:
         names = ["DATABASE_URL" if k == "SQLALCHEMY_DATABASE_URI" else k for k in missing]
         raise RuntimeError(f"production needs {', '.join(names)} to be set")

@@ -25,7 +25,8 @@ def production(**settings):
     """A production config class with every required setting, then ``settings``."""
     base = {"ECOLIFE_ENV": "production", "SECRET_KEY": LONG_SECRET,
             "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://db.invalid/ecolife",
-            "REDIS_URL": "redis://redis.invalid:6379/0", "TRUSTED_PROXIES": 1}
+            "REDIS_URL": "redis://redis.invalid:6379/0", "TRUSTED_PROXIES": 1,
+            "PUBLIC_BASE_URL": "https://ecolife.example"}
     return type("Prod", (ProductionConfig,), {**base, **settings})
 
 
@@ -40,7 +41,8 @@ def resolve(config_class, tmp_path):
 def flask_cli(tmp_path, *args, **env):
     """``flask --app wsgi ARGS`` in a fresh process with ``env`` on top of a clean environment."""
     base = {k: v for k, v in os.environ.items()
-            if k not in ("ECOLIFE_ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL")}
+            if k not in ("ECOLIFE_ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL",
+                         "PUBLIC_BASE_URL")}
     base.update(env, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
                           env=base, capture_output=True, text=True, timeout=60)
@@ -83,7 +85,7 @@ def test_seed_demo_command_refuses_with_ecolife_env_production(tmp_path):
     """The reported reproduction, as an operator would type it."""
     result = flask_cli(tmp_path, "seed-demo", ECOLIFE_ENV="production",
                        SECRET_KEY="k" * 48, DATABASE_URL=f"sqlite:///{tmp_path / 'prod.db'}",
-                       REDIS_URL="redis://127.0.0.1:1/0")
+                       REDIS_URL="redis://127.0.0.1:1/0", PUBLIC_BASE_URL="https://eco.example")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "seed-demo refused: ECOLIFE_ENV is production" in result.stderr
     assert "ecolife-demo" not in result.stdout
@@ -189,7 +191,8 @@ def test_flask_cli_with_the_debugger_refuses_in_production(tmp_path, args, env):
     """The reported reproduction: FLASK_DEBUG=1 (or --debug) under ECOLIFE_ENV=production."""
     result = flask_cli(tmp_path, *args, ECOLIFE_ENV="production", SECRET_KEY="k" * 48,
                        DATABASE_URL=f"sqlite:///{tmp_path / 'prod.db'}",
-                       REDIS_URL="redis://127.0.0.1:1/0", **env)
+                       REDIS_URL="redis://127.0.0.1:1/0", PUBLIC_BASE_URL="https://eco.example",
+                       **env)
     assert result.returncode != 0, result.stdout
     assert "production never runs it" in result.stderr
 
@@ -252,6 +255,15 @@ def test_ratelimit_enabled_refuses_other_words(monkeypatch, value):
     ("CLEAN_COMMUNITY_THRESHOLD", "-0.1"),
     ("CLEAN_COMMUNITY_THRESHOLD", "nan"),
     ("CLEAN_COMMUNITY_THRESHOLD", "high"),
+    # A scheme-less address printed "ecolife.example/s/..." on every sticker, which no
+    # phone opens, and every scan of such a URL answered 500.
+    ("PUBLIC_BASE_URL", "ecolife.example"),
+    ("PUBLIC_BASE_URL", "ftp://ecolife.example"),
+    ("PUBLIC_BASE_URL", "https://"),
+    ("PUBLIC_BASE_URL", "https://ecolife.example/?campaign=1"),
+    ("PUBLIC_BASE_URL", "https://ecolife.example/#top"),
+    ("PUBLIC_BASE_URL", "https://admin@ecolife.example"),
+    ("PUBLIC_BASE_URL", "https://ecolife.example:port"),
 ])
 def test_a_setting_the_app_cannot_use_refuses_to_start(monkeypatch, name, value):
     with pytest.raises(ValueError, match=f"^{name} must "):
@@ -267,6 +279,8 @@ def test_a_setting_the_app_cannot_use_refuses_to_start(monkeypatch, name, value)
     ("PHONE_REGION", "th", "TH"),  # phonenumbers knows only "TH"
     ("CLEAN_COMMUNITY_THRESHOLD", "0", 0.0),
     ("CLEAN_COMMUNITY_THRESHOLD", "1", 1.0),
+    ("PUBLIC_BASE_URL", " https://eco.lamphun.go.th/ ", "https://eco.lamphun.go.th"),
+    ("PUBLIC_BASE_URL", "http://10.0.0.5:8000/ecolife", "http://10.0.0.5:8000/ecolife"),
 ])
 def test_the_edges_of_what_a_setting_accepts(monkeypatch, name, value, kept):
     assert getattr(load_config(monkeypatch, **{name: value}).Config, name) == kept
@@ -281,3 +295,15 @@ def test_the_argon2_floor_is_argon2s_own():
     assert _hasher_for(1, 8)[0].verify(_hasher_for(1, 8)[0].hash("password"), "password")
     with pytest.raises(HashingError):
         _hasher_for(1, 7)
+
+
+def test_production_needs_the_address_its_stickers_print(tmp_path):
+    # Unset, production printed http://localhost:5000/s/... on stickers meant to last.
+    with pytest.raises(RuntimeError, match="production needs PUBLIC_BASE_URL"):
+        resolve(production(PUBLIC_BASE_URL=None), tmp_path)
+
+
+def test_development_serves_codes_from_localhost_without_settings(tmp_path):
+    development = type("Dev", (Config,), {"ECOLIFE_ENV": "development",
+                                          "PUBLIC_BASE_URL": None})
+    assert resolve(development, tmp_path)["PUBLIC_BASE_URL"] == "http://localhost:5000"
