@@ -1,11 +1,15 @@
 """Cooldown and daily limit: the numbers, the local-day boundaries, and Redis not needed."""
+from datetime import UTC, datetime, timedelta
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ecolife.actions.models import Action
 from ecolife.extensions import db, redis_store
+from ecolife.points.models import PointLot
 from ecolife.scans.models import Scan
 from tests.factories import assert_error, make_code, make_shop, make_user
+from tests.points.helpers import credit_at, ledger
 from tests.scans.helpers import dead_redis, scan, written
 
 
@@ -146,3 +150,20 @@ def test_with_redis_down_scans_still_credit_and_cooldown_holds(client, monkeypat
     assert scan(client, resident, code).get_json()["balance"] == 10
     assert written(resident.id) == (2, 2, 2)
 
+
+
+def test_a_refused_scan_expires_nothing_even_with_points_past_their_date(client):
+    # The due points are expired by the credit, after every refusal: a 429 writes nothing,
+    # and its replay under the same key neither.
+    resident, code = make_user(), make_code(make_shop())
+    now = datetime.now(UTC)
+    credit_at(resident, 50, now - timedelta(days=40), expires_at=now + timedelta(days=1))
+    assert scan(client, resident, code).status_code == 201
+    before = ledger(resident)
+    db.session.execute(update(PointLot).where(PointLot.user_id == resident.id)
+                       .values(expires_at=now - timedelta(seconds=1)))
+    db.session.commit()
+    for _ in range(2):
+        response = scan(client, resident, code, headers={"Idempotency-Key": "again"})
+        assert_error(response, 429, "cooldown")
+        assert ledger(resident) == before
