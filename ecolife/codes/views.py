@@ -19,6 +19,12 @@ BINARY = {"type": "string", "format": "binary"}
 # A rotating code's image is only right for ~30 s: never let a cache serve a stale one.
 NO_STORE = {"Cache-Control": "no-store"}
 NO_STORE_DOC = {"schema": {"type": "string", "example": "no-store"}}
+STATIC_IMAGE_CACHE = {"Cache-Control": "private, max-age=300"}
+IMAGE_CACHE_DOC = {
+    "description": "`no-store` for a rotating code (its image is right for ~30 s); "
+                   "`private, max-age=300` for a static one",
+    "schema": {"type": "string", "example": "private, max-age=300"},
+}
 # Another owner's shop answers exactly like a missing one: its existence does not leak.
 HIDDEN = ("`unknown_shop` (no such shop, or another owner's), `unknown_code` (no such code "
           "in this shop)")
@@ -33,7 +39,7 @@ def _qr_image(shop_id, code_id, render, mimetype):
 
 
 def _image_headers(code):
-    return NO_STORE if code.mode == "rotating" else {"Cache-Control": "private, max-age=300"}
+    return NO_STORE if code.mode == "rotating" else STATIC_IMAGE_CACHE
 
 
 @blp.route(SHOP + "/codes")
@@ -95,7 +101,8 @@ class CodeCurrent(MethodView):
 @blp.route(CODE + "/qr.png")
 class CodePng(MethodView):
     @roles_required(*MANAGERS)
-    @blp.response(200, BINARY, content_type="image/png")
+    @blp.response(200, BINARY, content_type="image/png",
+                  headers={"Cache-Control": IMAGE_CACHE_DOC})
     @blp.alt_response(404, schema=ErrorSchema, description=HIDDEN)
     @blp.alt_response(410, schema=ErrorSchema, description=REVOKED)
     def get(self, shop_id, code_id):
@@ -106,7 +113,8 @@ class CodePng(MethodView):
 @blp.route(CODE + "/qr.svg")
 class CodeSvg(MethodView):
     @roles_required(*MANAGERS)
-    @blp.response(200, BINARY, content_type="image/svg+xml")
+    @blp.response(200, BINARY, content_type="image/svg+xml",
+                  headers={"Cache-Control": IMAGE_CACHE_DOC})
     @blp.alt_response(404, schema=ErrorSchema, description=HIDDEN)
     @blp.alt_response(410, schema=ErrorSchema, description=REVOKED)
     def get(self, shop_id, code_id):

@@ -121,6 +121,8 @@ class RedemptionQr(MethodView):
         {"type": "string", "format": "binary"},
         content_type="image/png",
         description="A QR that decodes to exactly voucher_code, e.g. `ABCDE-FGH23`",
+        headers={"Cache-Control": {"description": "A bearer voucher: kept out of every cache",
+                                   "schema": {"type": "string", "example": "private, no-store"}}},
     )
     @blp.alt_response(403, schema=ErrorSchema, description="`forbidden`: an operator")
     @blp.alt_response(404, schema=ErrorSchema, description="`unknown_voucher`: not yours")
