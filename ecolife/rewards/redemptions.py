@@ -198,6 +198,16 @@ def _fulfilling_shop(actor, reward, shop_id):
     return approved[0]
 
 
+def _still_approved(shop_id):
+    """Whether the shop takes part now, held so until the commit (FOR SHARE): a suspension
+    committing since ``_fulfilling_shop`` read it refuses this fulfil, and one arriving now
+    waits for it. Fulfils share the lock: they do not queue behind each other."""
+    status = db.session.scalar(
+        select(Shop.status).where(Shop.id == shop_id).with_for_update(read=True)
+    )
+    return status == "approved"
+
+
 def _refuse_settled(redemption):
     """Why a voucher cannot change any more: used, or cancelled/expired."""
     db.session.refresh(redemption)
@@ -216,6 +226,8 @@ def fulfil_voucher(actor, voucher_code, shop_id=None):
     if redemption is None:
         raise UnknownVoucher()
     shop_id = _fulfilling_shop(actor, redemption.reward, shop_id)
+    if shop_id is not None and not _still_approved(shop_id):
+        raise ShopNotActive()
     # Conditional: of two fulfils, or a fulfil and a cancel, exactly one changes the row.
     done = db.session.execute(
         update(Redemption)

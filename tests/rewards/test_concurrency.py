@@ -274,3 +274,45 @@ def test_a_redemption_that_waited_for_the_lock_reads_the_clock_after_it(app, mon
     holder.join(10)
     assert response.status_code == 409 and response.get_json()["error"] == "insufficient_points"
     assert balance(resident) == 60  # a refusal writes nothing, not even the expiry it saw
+
+
+def test_a_fulfil_sees_a_suspension_that_committed_while_it_ran(app, client, monkeypatch):
+    # The shop is checked, then the voucher updated: a suspension answered in between must
+    # still refuse the fulfil (and one arriving later waits for it).
+    from ecolife.rewards import redemptions
+
+    owner, operator, resident = make_user("shop_owner"), make_user("operator"), make_user()
+    shop = make_shop(owner)
+    reward = make_reward(shop_id=shop.id)
+    give_points(resident, 100)
+    voucher = client.post(f"{API}/redemptions", json={"reward_id": reward.id},
+                          headers=auth(resident)).get_json()["voucher_code"]
+    checked, suspended = threading.Event(), threading.Event()
+    real = redemptions._fulfilling_shop
+
+    def checked_then_wait(*args, **kwargs):
+        shop_id = real(*args, **kwargs)
+        checked.set()
+        assert suspended.wait(10)
+        return shop_id
+
+    monkeypatch.setattr(redemptions, "_fulfilling_shop", checked_then_wait)
+    headers, answered = auth(owner), {}
+
+    def fulfil():
+        with app.app_context():
+            try:
+                response = app.test_client().post(f"{API}/vouchers/{voucher}/fulfil",
+                                                  headers=headers)
+                answered["fulfil"] = response.status_code, response.get_json().get("error")
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=fulfil)
+    thread.start()
+    assert checked.wait(10)
+    assert client.post(f"{API}/shops/{shop.id}/suspend",
+                       headers=auth(operator)).status_code == 200
+    suspended.set()
+    thread.join(10)
+    assert answered["fulfil"] == (403, "shop_not_active")
