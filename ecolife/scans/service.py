@@ -4,8 +4,9 @@ The cooldown and the daily limit are checked after the user's row is locked (the
 ``points.service.lock_user`` takes, here in the statement that reads the code), so one
 user's scans run one at a time and each sees every scan committed before it: 50
 simultaneous scans of one code credit once, and a burst across codes stops at the limit.
-The code's, shop's and rule's state is read again then too: a revoke, a suspension or a rule
-switched off that committed while the scan waited for the lock refuses it. Redis only receives the credit for the leaderboards, after the commit: the rules never ask it.
+The code's, shop's and rule's state is read again then too: a revoke, a suspension, a moved
+geofence or a rule switched off that committed while the scan waited for the lock counts.
+Redis only receives the credit for the leaderboards, after the commit: the rules never ask it.
 """
 import functools
 import logging
@@ -73,15 +74,9 @@ def record_scan(user_id, data, idem=None, now=None):
         # Locked: a twin with this key that finished first answers for us (replayed).
         idem.recheck()
     check_code(parsed, code, now)
-    if shop.status != "approved":
-        raise ShopNotActive()
     latitude, longitude = data.get("latitude"), data.get("longitude")
-    if _outside_geofence(shop, latitude, longitude):
-        raise TooFar()
-    if not action.active:
-        raise ActionNotActive()
     today = timeutil.local_day(now)
-    due_lots = _check_after_lock(user.id, code.id, shop.id, action, today, now)
+    due_lots = _check_after_lock(user.id, code.id, action, (latitude, longitude), today, now)
     values = {
         "user_id": user.id, "code_id": code.id, "shop_id": shop.id, "action_id": action.id,
         # Copied: a later change to the rule never rewrites what this scan earned.
@@ -216,52 +211,48 @@ def _context_query():
             .with_for_update(of=users, key_share=True))  # lock_user's lock
 
 
-def _check_after_lock(user_id, code_id, shop_id, action, today, now):
-    """The refusals that need the lock held: the code, its shop and rule as they are now,
-    then the cooldown and the daily limit. Returns whether the user holds points past their
-    date (asked in the same round trip, for the credit).
+def _check_after_lock(user_id, code_id, action, location, today, now):
+    """The refusals that need the lock held, in API.md's order: the code, its shop (status,
+    then geofence against ``location``) and rule as they are now, then the cooldown and the
+    daily limit. Returns whether the user holds points past their date (asked in the same
+    round trip, for the credit).
 
     A statement of its own, after the lock: the locking SELECT's other rows, like any
     subquery of it, come from a snapshot taken before the lock was granted. A scan that waited
     behind another of the user's requests would miss that scan (and credit past the cooldown),
-    and a revoke, a suspension or a rule switched off that committed meanwhile.
+    and a revoke, a suspension, a moved geofence or a rule switched off that committed
+    meanwhile.
     """
     cooldown = timedelta(minutes=action.cooldown_minutes)
-    revoked_at, shop_status, action_active, last_at, today_count, due_lots = execute_core(
-        _after_lock_query(), {
-            "user_id": user_id, "code_id": code_id, "shop_id": shop_id,
-            "action_id": action.id, "day": today,
-            "since": now - cooldown,  # no cooldown: since = now, and nothing is later
-            "now": now,
-        }).one()
-    if revoked_at is not None:
+    now_row = execute_core(_after_lock_query(), {
+        "user_id": user_id, "code_id": code_id, "action_id": action.id, "day": today,
+        "since": now - cooldown,  # no cooldown: since = now, and nothing is later
+        "now": now,
+    }).one()
+    if now_row.revoked_at is not None:
         raise CodeRevoked()
-    if shop_status != "approved":
+    if now_row.status != "approved":
         raise ShopNotActive()
-    if not action_active:
+    if _outside_geofence(now_row, *location):
+        raise TooFar()
+    if not now_row.active:
         raise ActionNotActive()
-    if last_at is not None and cooldown:
-        raise Cooldown(retry_after=math.ceil((last_at + cooldown - now).total_seconds()))
-    if action.daily_limit is not None and today_count >= action.daily_limit:
+    if now_row.last_at is not None and cooldown:
+        raise Cooldown(retry_after=math.ceil((now_row.last_at + cooldown - now).total_seconds()))
+    if action.daily_limit is not None and now_row.today_count >= action.daily_limit:
         raise DailyLimit(retry_after=math.ceil(_until_local_midnight(now)))
-    return due_lots
+    return now_row.due_lots
 
 
 @functools.cache
 def _after_lock_query():
-    # The code's, shop's and rule's current state (primary keys), the user's last scan of this
-    # code within the cooldown (ix_scans_user_code_created), their scans of this action today
-    # (ix_scans_user_action_day), and whether they hold a lot past its date
+    # The code's, its shop's and its rule's current state (primary keys), the user's last
+    # scan of this code within the cooldown (ix_scans_user_code_created), their scans of this
+    # action today (ix_scans_user_action_day), and whether they hold a lot past its date
     # (ix_point_lots_user_live). On the tables, not the mapped classes: a Core statement
     # skips the ORM's per-execution work.
     scans, lots = Scan.__table__.c, PointLot.__table__.c
-    codes, shops, actions = QrCode.__table__.c, Shop.__table__.c, Action.__table__.c
-    current = [
-        select(column).where(key == bindparam(name)).scalar_subquery()
-        for column, key, name in ((codes.revoked_at, codes.id, "code_id"),
-                                  (shops.status, shops.id, "shop_id"),
-                                  (actions.active, actions.id, "action_id"))
-    ]
+    codes, shops, actions = QrCode.__table__, Shop.__table__, Action.__table__
     last_at = (
         select(func.max(scans.created_at))
         .where(scans.user_id == bindparam("user_id"), scans.code_id == bindparam("code_id"),
@@ -279,7 +270,14 @@ def _after_lock_query():
         lots.user_id == bindparam("user_id"), LIVE,
         lots.expires_at <= bindparam("now", type_=lots.expires_at.type),
     )
-    return select(*current, last_at, today_count, due_lots)
+    return (
+        select(codes.c.revoked_at, shops.c.status, shops.c.latitude, shops.c.longitude,
+               shops.c.geofence_m, actions.c.active, last_at.label("last_at"),
+               today_count.label("today_count"), due_lots.label("due_lots"))
+        .select_from(codes.join(shops, shops.c.id == codes.c.shop_id)
+                     .join(actions, actions.c.id == codes.c.action_id))
+        .where(codes.c.id == bindparam("code_id"))
+    )
 
 
 def _until_local_midnight(now):

@@ -154,26 +154,30 @@ def test_scans_take_their_day_in_lock_order_so_midnight_cannot_break_a_streak(ap
     assert (user.streak_current, user.streak_best) == (5, 5)
 
 
-@pytest.mark.parametrize("change, refusal", [
-    ("revoke", (410, "code_revoked")), ("suspend", (403, "shop_not_active")),
-    ("switch_off", (403, "action_not_active")),
+HERE, FAR = (13.75, 100.5), (14.5, 100.5)  # about 80 km apart
+
+
+@pytest.mark.parametrize("change, scanned_at, refusal", [
+    # Outside the fence too: a revoke and a suspension still come first, as API.md orders them.
+    ("revoke", FAR, (410, "code_revoked")), ("suspend", FAR, (403, "shop_not_active")),
+    ("move_fence", HERE, (403, "too_far")), ("switch_off", HERE, (403, "action_not_active")),
 ])
 def test_a_scan_that_waited_for_the_lock_sees_what_committed_meanwhile(app, client, change,
-                                                                       refusal):
+                                                                       scanned_at, refusal):
     # The locking statement reads the code, shop and rule as they were before its lock was
-    # granted: a revoke (answered 204, "revoked for good"), a suspension or a rule switched
-    # off while the scan waited must still refuse it.
+    # granted: a revoke (answered 204, "revoked for good"), a suspension, a moved shop or a
+    # rule switched off while the scan waited must still refuse it, in the contract's order.
     owner, operator, resident = make_user("shop_owner"), make_user("operator"), make_user()
-    shop = make_shop(owner)
+    shop = make_shop(owner, latitude=HERE[0], longitude=HERE[1], geofence_m=100)
     code = make_code(shop)
-    url, user_id, headers = code_url(code), resident.id, auth(resident)
+    body = {"url": code_url(code), "latitude": scanned_at[0], "longitude": scanned_at[1]}
+    user_id, headers = resident.id, auth(resident)
     answered = {}
 
     def scan():
         with app.app_context():
             try:
-                response = app.test_client().post("/api/v1/scans", json={"url": url},
-                                                  headers=headers)
+                response = app.test_client().post("/api/v1/scans", json=body, headers=headers)
                 answered["scan"] = response.status_code, response.get_json().get("error")
             finally:
                 db.session.remove()
@@ -191,6 +195,9 @@ def test_a_scan_that_waited_for_the_lock_sees_what_committed_meanwhile(app, clie
                                             headers=auth(owner)),
             "suspend": lambda: client.post(f"/api/v1/shops/{shop.id}/suspend",
                                            headers=auth(operator)),
+            "move_fence": lambda: client.patch(f"/api/v1/shops/{shop.id}",
+                                               json={"latitude": FAR[0], "longitude": FAR[1]},
+                                               headers=auth(owner)),
             "switch_off": lambda: client.patch("/api/v1/actions/no_plastic_bag",
                                                json={"active": False}, headers=auth(operator)),
         }[change]()
