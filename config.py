@@ -115,8 +115,10 @@ def _base_url(name):
         parts.port  # noqa: B018 (a port that is not a number raises)
     except ValueError:
         parts = None
-    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname
-            or parts.query or parts.fragment or parts.username or parts.password):
+    # On the raw text: urlsplit reports an empty query ("?") as none, and drops tabs and
+    # newlines; a code's link must still be exactly {value}/s/{token}.
+    odd = any(c in "?#@" or c.isspace() or not c.isprintable() for c in value)
+    if odd or parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{name} must be an absolute http(s) address such as "
                          f"https://ecolife.example (no query, fragment or user), not {value!r}")
     return value.rstrip("/")

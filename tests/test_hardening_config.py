@@ -264,6 +264,10 @@ def test_ratelimit_enabled_refuses_other_words(monkeypatch, value):
     ("PUBLIC_BASE_URL", "https://ecolife.example/#top"),
     ("PUBLIC_BASE_URL", "https://admin@ecolife.example"),
     ("PUBLIC_BASE_URL", "https://ecolife.example:port"),
+    ("PUBLIC_BASE_URL", "https://ecolife.example?"),  # urlsplit calls an empty query none
+    ("PUBLIC_BASE_URL", "https://ecolife.example#"),
+    ("PUBLIC_BASE_URL", "https://:@ecolife.example"),
+    ("PUBLIC_BASE_URL", "https://eco\nlife.example"),  # urlsplit drops the newline
 ])
 def test_a_setting_the_app_cannot_use_refuses_to_start(monkeypatch, name, value):
     with pytest.raises(ValueError, match=f"^{name} must "):
