@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from config import ENVIRONMENTS, MIN_SECRET_LENGTH, config_for_env, flask_debug
+from ecolife.bodies import register_body_checks
 from ecolife.errors import register_error_handlers
 from ecolife.fields import MAX_ID
 from ecolife.extensions import api, db, limiter, migrate, redis_store
@@ -64,6 +65,7 @@ def create_app(config_class=None):
 
     app.register_blueprint(web_pages)
     register_error_handlers(app)
+    register_body_checks(app)
 
     from ecolife.cli import register_cli
 

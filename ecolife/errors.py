@@ -13,7 +13,7 @@ import marshmallow as ma
 from flask import current_app, jsonify, request
 from flask_smorest import Api
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
-from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
 log = logging.getLogger(__name__)
@@ -199,94 +199,6 @@ def _limiter_wait():
     return max(1, math.ceil(limit.reset_at - time.time()))
 
 
-class MalformedJson(DomainError):
-    status, error = 400, "bad_request"
-    message = "The body is not valid JSON."
-
-
-class UnsupportedMediaType(DomainError):
-    status, error = 415, "unsupported_media_type"
-    message = "Send the body as JSON (Content-Type: application/json)."
-
-
-BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-def require_json_body():
-    """Refuse a body that is not JSON before any view reads it.
-
-    webargs reads a form or text body as no JSON at all, so without this a request with the
-    wrong Content-Type would run as if it had sent nothing: fields silently ignored, which
-    API.md forbids. An empty body needs no type (``POST /shops/1/approve``), chunked or not.
-    An unknown URL or method keeps its own 404 / 405.
-    """
-    if request.method not in BODY_METHODS or request.is_json or request.routing_exception:
-        return
-    # A chunked body has no length to look at: read it (MAX_CONTENT_LENGTH bounds that).
-    if request.content_length or (request.content_length is None and request.get_data(cache=True)):
-        raise UnsupportedMediaType()
-
-
-def refuse_unstorable_text():
-    """A NUL character or a lone surrogate in a query parameter or anywhere in a JSON body is
-    a 422 on its field.
-
-    Both are valid JSON (``"\\u0000"``, ``"\\ud800"``) but no text column stores them and
-    UTF-8 cannot encode a surrogate: PostgreSQL refused a NUL only when it reached it, as a
-    422 without the ``errors`` API.md promises, and a surrogate crashed whatever encoded it
-    (password hashing, the login limit's key: a 500 that also tipped the rate limiter onto its
-    per-process fallback).
-
-    The body is parsed here first, so a body that is not JSON is a 400 ``bad_request`` before
-    anything runs: a number of more than 4,300 digits too, which Python's json refuses with a
-    ValueError that the argument parser let through as a 500.
-    """
-    for name, value in request.args.items(multi=True):
-        if not (storable(name) and storable(value)):
-            raise _unstorable(_printable(name))
-    if request.method not in BODY_METHODS or not request.is_json or request.routing_exception:
-        return  # an unknown URL or method keeps its own 404 / 405
-    if not request.get_data(cache=True):
-        return  # an empty body is no body (POST /shops/1/approve), whatever its type
-    try:
-        body = request.get_json(cache=True)
-    except BadRequest:
-        raise MalformedJson() from None
-    pending = [("", body)]  # a walk, not a recursion
-    while pending:
-        path, node = pending.pop()
-        if isinstance(node, str) and not storable(node):
-            raise _unstorable(path or "body")
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if not storable(key):
-                    raise _unstorable(path or "body")
-                pending.append((f"{path}.{key}" if path else key, value))
-        elif isinstance(node, list):
-            pending.extend((f"{path}[{i}]", value) for i, value in enumerate(node))
-
-
-def storable(text):
-    """Whether a text column can hold ``text``: no NUL, no unpaired surrogate."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode()  # fails on an unpaired surrogate only
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _printable(name):
-    return name.encode(errors="replace").decode().replace("\x00", "")
-
-
-def _unstorable(field):
-    return DomainError("A value contains a NUL character or invalid Unicode.", status=422,
-                       error="validation_error",
-                       errors={field: ["Must not contain NUL or unpaired surrogates."]})
-
-
 def _raised_in_json(exc):
     """Whether the innermost Python frame of ``exc`` is the standard library's json."""
     tb = exc.__traceback__
@@ -296,13 +208,10 @@ def _raised_in_json(exc):
 
 
 def register_error_handlers(app):
-    """Map domain exceptions, integrity errors and crashes to the JSON shape (and refuse
-    bodies that are not JSON, ``require_json_body``)."""
+    """Map domain exceptions, integrity errors and crashes to the JSON shape."""
     from ecolife.extensions import api, db  # errors is imported by extensions
 
     api_handler = api.handle_http_exception
-    app.before_request(require_json_body)
-    app.before_request(refuse_unstorable_text)
 
     @app.errorhandler(DomainError)
     def handle_domain_error(exc):

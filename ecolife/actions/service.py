@@ -4,7 +4,8 @@ from sqlalchemy import select
 
 from ecolife.actions.models import Action
 from ecolife.audit.service import add_created, apply_changes, locked
-from ecolife.errors import Conflict, NotFound, storable
+from ecolife.bodies import storable
+from ecolife.errors import Conflict, NotFound
 from ecolife.extensions import db
 
 

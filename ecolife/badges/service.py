@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session, joinedload, object_session
 from ecolife.audit.service import add_created, apply_changes, locked
 from ecolife.badges import criteria as criteria_rules
 from ecolife.badges.models import Badge, UserBadge
-from ecolife.errors import Conflict, NotFound, storable
+from ecolife.bodies import storable
+from ecolife.errors import Conflict, NotFound
 from ecolife.extensions import db, execute_core
 from ecolife.scans.models import Scan
 
