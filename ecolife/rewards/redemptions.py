@@ -178,10 +178,8 @@ def _fulfilling_shop(actor, reward, shop_id):
         except UnknownShop:
             raise Invalid("shop_id", "No such shop.") from None
     if actor.role == "operator":
-        # A voucher is used at a shop taking part: an operator may not record a pending or
-        # suspended one (an owner's shop must be approved below).
-        if shop_id is not None and db.session.get(Shop, shop_id).status != "approved":
-            raise ShopNotActive()
+        # A voucher is used at a shop taking part: the caller checks the shop is approved
+        # (``_still_approved``), for an operator as for an owner.
         return shop_id
     # An owner fulfils at one of their approved shops: the reward's, or any when it has none.
     mine = select(Shop.id, Shop.status).where(Shop.owner_id == actor.id)

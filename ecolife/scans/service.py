@@ -154,12 +154,13 @@ def _outside_geofence(shop, latitude, longitude):
 
 
 # What a scan reads of the user, the code, its shop and its rule: plain rows, not mapped
-# objects (loading those per scan cost more than the query).
+# objects (loading those per scan cost more than the query). The shop's status and fence and
+# the rule's switch are not among them: they are read after the lock (_after_lock_query).
 _USER = (User, "id", "role", "community_id", "balance", "lifetime_points", "streak_current",
          "streak_best", "streak_last_day")
 _CODE = (QrCode, "id", "mode", "kid", "secret", "revoked_at")
-_SHOP = (Shop, "id", "name", "status", "latitude", "longitude", "geofence_m")
-_ACTION = (Action, "id", "slug", "active", "points", "impact_unit", "impact_amount",
+_SHOP = (Shop, "id", "name")
+_ACTION = (Action, "id", "slug", "points", "impact_unit", "impact_amount",
            "cooldown_minutes", "daily_limit")
 _PARTS = tuple(namedtuple(model.__name__ + "Row", names)
                for model, *names in (_CODE, _SHOP, _ACTION))
