@@ -1,7 +1,8 @@
 """EcoLife configuration: the only module that reads the environment.
 
-With nothing set, EcoLife runs embedded: SQLite in ``instance/``, an in-process Redis
-(fakeredis) and a secret generated once into ``instance/``. ``ECOLIFE_ENV=production``
+With nothing set, EcoLife runs embedded: a PostgreSQL server of its own with its data in
+``instance/pgdata`` (``ecolife/embedded.py``), an in-process Redis (fakeredis) and a secret
+generated once into ``instance/``. ``ECOLIFE_ENV=production``
 refuses to start without ``SECRET_KEY`` (32+ characters), ``DATABASE_URL`` and ``REDIS_URL``;
 any ``ECOLIFE_ENV`` other than those in ``ENVIRONMENTS`` refuses to start at all.
 Settings are checked here, at import: a bad value refuses to start with a ValueError
@@ -125,10 +126,15 @@ def _base_url(name):
 
 
 def _database_url(url):
+    """DATABASE_URL for SQLAlchemy and psycopg 3; PostgreSQL is the one database."""
+    if not url:
+        return None
+    scheme, found, rest = url.partition("://")
+    if not found or scheme not in ("postgres", "postgresql", "postgresql+psycopg"):
+        raise ValueError("DATABASE_URL must be a PostgreSQL address such as "
+                         f"postgresql://user@host/ecolife, not {scheme!r}")
     # SQLAlchemy's default PostgreSQL driver is psycopg2; we ship psycopg 3.
-    if url and url.startswith(("postgres://", "postgresql://")):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
+    return "postgresql+psycopg://" + rest
 
 
 # A key entry's secret that stands for the key derived from SECRET_KEY, the one used while the
@@ -186,7 +192,7 @@ class Config:
     ARGON2_MEMORY_KIB = _at_least("ARGON2_MEMORY_KIB", 19456, 8)
     ARGON2_TIME_COST = _at_least("ARGON2_TIME_COST", 2, 1)
 
-    SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("DATABASE_URL"))  # None: instance/
+    SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("DATABASE_URL"))  # None: embedded
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL")  # None: in-process fakeredis
     REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "ecolife:")

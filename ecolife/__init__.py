@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from config import ENVIRONMENTS, MIN_SECRET_LENGTH, config_for_env, flask_debug
+from ecolife import embedded
 from ecolife.bodies import register_body_checks
 from ecolife.errors import register_error_handlers
 from ecolife.fields import MAX_ID
@@ -43,7 +44,6 @@ def create_app(config_class=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])
 
     db.init_app(app)
-    _tune_sqlite(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
     redis_store.init_app(app)
     app.after_request(retry_after_only_when_refused)  # before the limiter's: runs after it
@@ -89,7 +89,8 @@ DEVELOPMENT_BASE_URL = "http://localhost:5000"  # what `make run` serves
 
 
 def _resolve_embedded_defaults(app):
-    """No settings at all: SQLite and a secret in instance/. Production: refuse instead."""
+    """No settings at all: the embedded PostgreSQL and a secret in instance/. Production:
+    refuse instead."""
     config = app.config
     env = config["ECOLIFE_ENV"]
     if env not in ENVIRONMENTS and not (env == "testing" and config["TESTING"]):
@@ -108,7 +109,7 @@ def _resolve_embedded_defaults(app):
     instance = Path(app.instance_path)
     if not config["SQLALCHEMY_DATABASE_URI"]:
         instance.mkdir(parents=True, exist_ok=True)
-        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'ecolife.db'}"
+        config["SQLALCHEMY_DATABASE_URI"] = embedded.database_url(instance / "pgdata", "ecolife")
     if not config["SECRET_KEY"]:
         instance.mkdir(parents=True, exist_ok=True)
         secret_file = instance / "secret_key"
@@ -142,30 +143,3 @@ def _check_production(config):
             "TRUSTED_PROXIES is 0: rate limits key on the connecting address, so behind a proxy "
             "or load balancer every client shares one allowance; set it to the number of proxies"
         )
-
-
-def _tune_sqlite(app):
-    """SQLite: wait for the write lock instead of failing, and take it at BEGIN.
-
-    Deferred transactions that read and then write can deadlock each other; BEGIN
-    IMMEDIATE serialises writers up front, which is what the embedded mode wants.
-    """
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return
-    from sqlalchemy import event
-
-    with app.app_context():
-        engine = db.engine
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):
-        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA busy_timeout = 30000")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")

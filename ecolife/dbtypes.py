@@ -1,15 +1,15 @@
-"""Column types that behave the same on SQLite and PostgreSQL."""
+"""Column types shared by the models."""
 from datetime import UTC
 
-from sqlalchemy import BigInteger, DateTime, Integer
+from sqlalchemy import BigInteger, DateTime
 from sqlalchemy.types import TypeDecorator
 
-# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit id.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+# Tables that grow with every scan get 64-bit ids.
+BigId = BigInteger()
 
 
 class UTCDateTime(TypeDecorator):
-    """Always timezone-aware UTC in Python, whatever the backend stores."""
+    """Always timezone-aware UTC in Python; a naive datetime is refused, never guessed at."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -19,11 +19,9 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime; use ecolife.timeutil.utcnow()")
-        value = value.astimezone(UTC)
-        # SQLite has no timezone type: store naive UTC, restore the zone on the way out.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.astimezone(UTC)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.astimezone(UTC)

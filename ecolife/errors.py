@@ -230,7 +230,7 @@ def register_error_handlers(app):
     @app.errorhandler(DataError)
     @app.errorhandler(OverflowError)
     def handle_out_of_range(exc):
-        # A number the database (PostgreSQL's DataError, SQLite's OverflowError) or a date
+        # A number the database (PostgreSQL's DataError), the driver (OverflowError) or a date
         # cannot hold, e.g. an id past its column's range, that validation let through:
         # the client's mistake, not a crash; nothing was written.
         db.session.rollback()

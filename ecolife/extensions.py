@@ -37,8 +37,8 @@ def execute_core(statement, parameters=None):
     return db.session.connection().execute(statement, parameters)
 
 
-# Batch mode lets SQLite alter tables; compare_type keeps column types in the diff.
-migrate = Migrate(compare_type=True, render_as_batch=True)
+# compare_type keeps column types in the autogenerate diff.
+migrate = Migrate(compare_type=True)
 api = EcoApi()
 
 

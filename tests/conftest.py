@@ -1,11 +1,12 @@
-"""Test fixtures: one app per session, on SQLite + fakeredis by default.
+"""Test fixtures: one app per session, on the embedded PostgreSQL + fakeredis by default.
 
-With DATABASE_URL pointing at PostgreSQL and REDIS_URL at Redis, the same suite runs
-there: it creates a database of its own, migrates it, and drops it at the end; its
-Redis keys live under a prefix of their own and are deleted after every test.
+With DATABASE_URL pointing at a PostgreSQL server and REDIS_URL at Redis, the same suite
+runs there. Either way it creates a database of its own on the server, migrates it, and
+drops it at the end; its Redis keys live under a prefix of their own and are deleted after
+every test.
 """
-import os
 import uuid
+from pathlib import Path
 
 import pytest
 from flask import has_app_context
@@ -15,20 +16,29 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from config import TestConfig
-from ecolife import create_app
+from ecolife import create_app, embedded
 from ecolife.extensions import db, limiter, redis_store
 from ecolife.seed import ensure_defaults
 
 RUN_ID = uuid.uuid4().hex[:10]
+PGDATA = Path(__file__).resolve().parent.parent / "instance" / "pgdata"
 
 
-def _postgres_database(url):
-    """Create a database of our own beside ``url``'s; returns its URL and a dropper."""
+def server_url():
+    """A libpq URL of the server the suite runs on: DATABASE_URL's, else the embedded one
+    (started, or reused if `make run` has it running)."""
+    if TestConfig.SQLALCHEMY_DATABASE_URI:
+        url = make_url(TestConfig.SQLALCHEMY_DATABASE_URI).set(drivername="postgresql")
+        return url.render_as_string(hide_password=False)
+    return embedded.server_url(PGDATA)
+
+
+def scratch_database(name):
+    """Create the database ``name`` on the suite's server; returns its SQLAlchemy URL and a
+    dropper."""
     import psycopg
 
-    server = make_url(url).set(drivername="postgresql")
-    name = f"ecolife_test_{RUN_ID}"
-    admin = server.render_as_string(hide_password=False)
+    admin = server_url()
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
 
@@ -36,18 +46,13 @@ def _postgres_database(url):
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    return server.set(database=name, drivername="postgresql+psycopg"), drop
+    url = make_url(admin).set(database=name, drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False), drop
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory):
-    url = TestConfig.SQLALCHEMY_DATABASE_URI
-    drop = None
-    if url and url.startswith("postgresql"):
-        url, drop = _postgres_database(url)
-        url = url.render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'ecolife.db'}"
+def app():
+    url, drop = scratch_database(f"ecolife_test_{RUN_ID}")
 
     class SessionConfig(TestConfig):
         SQLALCHEMY_DATABASE_URI = url
@@ -63,8 +68,7 @@ def app(tmp_path_factory):
         db.session.remove()
         db.engine.dispose()
         _delete_redis_keys()
-    if drop:
-        drop()
+    drop()
 
 
 class RequestScopedClient(FlaskClient):
@@ -77,7 +81,7 @@ class RequestScopedClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         if has_app_context():
-            db.session.commit()  # the test's own transaction ends first (SQLite: one writer)
+            db.session.commit()  # the test's own transaction ends first: its locks too
         with self.application.app_context():
             return super().open(*args, **kwargs)
 
@@ -101,13 +105,8 @@ def _delete_redis_keys():
 
 
 def _wipe_tables():
-    tables = [t for t in reversed(db.metadata.sorted_tables)]
-    if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(table.delete())
+    names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     db.session.commit()
 
 
@@ -127,9 +126,3 @@ def _clean(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def backend():
-    """'postgresql' or 'sqlite': what this run is on."""
-    url = os.environ.get("DATABASE_URL", "")
-    return "postgresql" if url.startswith("postgres") else "sqlite"

@@ -1,4 +1,6 @@
 """The app itself: migrations match the models, configuration is safe by default."""
+from urllib.parse import quote
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -12,7 +14,7 @@ from tests.factories import auth, make_user
 
 
 def test_migrations_and_models_agree(app):
-    """An autogenerate diff against the migrated database is empty (on this backend)."""
+    """An autogenerate diff against the migrated database is empty."""
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, db.metadata) == []
@@ -23,19 +25,13 @@ def test_partial_indexes_are_partial_in_the_migrated_database_too(app):
     model says partial (or the other way) would pass the test above."""
     from sqlalchemy import text
 
-    backend = db.engine.dialect.name
     with db.engine.connect() as connection:
         for table in db.metadata.sorted_tables:
             for index in table.indexes:
-                where = index.dialect_options[backend]["where"]
-                if backend == "postgresql":
-                    found = connection.scalar(text(
-                        "SELECT indexdef FROM pg_indexes WHERE indexname = :name"),
-                        {"name": index.name})
-                else:
-                    found = connection.scalar(text(
-                        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name"),
-                        {"name": index.name})
+                where = index.dialect_options["postgresql"]["where"]
+                found = connection.scalar(text(
+                    "SELECT indexdef FROM pg_indexes WHERE indexname = :name"),
+                    {"name": index.name})
                 assert found is not None, index.name
                 if where is None:
                     assert " WHERE " not in found.upper(), (index.name, found)
@@ -72,7 +68,10 @@ def test_embedded_default_keeps_its_secret_in_instance(tmp_path):
 
     first, second = resolved(), resolved()
     assert first["SECRET_KEY"] == second["SECRET_KEY"] and len(first["SECRET_KEY"]) >= 48
-    assert first["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'ecolife.db'}"
+    # The embedded PostgreSQL, its data and its socket in instance/pgdata, reused the second time.
+    assert first["SQLALCHEMY_DATABASE_URI"] == second["SQLALCHEMY_DATABASE_URI"]
+    assert first["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://postgres@/ecolife?")
+    assert quote(str(tmp_path / "pgdata"), safe="") in first["SQLALCHEMY_DATABASE_URI"]
     assert first["RATELIMIT_STORAGE_URI"] == "memory://"
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
     assert not first["DEBUG"]

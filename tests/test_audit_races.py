@@ -8,7 +8,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from sqlalchemy import select
 
 from ecolife.audit import service as audit_service
@@ -16,14 +15,8 @@ from ecolife.audit.models import AuditEntry
 from ecolife.extensions import db
 from ecolife.rewards import service as reward_service
 from ecolife.shops import service as shop_service
-from tests.conftest import backend
 from tests.factories import auth, make_shop, make_user
 from tests.rewards.helpers import make_reward
-
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(backend() != "postgresql", reason="races need a real PostgreSQL"),
-]
 
 
 def two_operators(app, monkeypatch, held_at, *requests):

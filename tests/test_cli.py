@@ -45,8 +45,7 @@ def test_verify_ledger_documents_its_exit_statuses(app):
 
 def test_verify_ledger_that_cannot_reach_the_database_exits_2_with_one_line(tmp_path):
     # 1 means "the ledger is wrong": a monitor must not page the accountants for an outage.
-    result = flask_cli(tmp_path, "verify-ledger",
-                       DATABASE_URL="postgresql://ecolife@127.0.0.1:1/ecolife")
+    result = flask_cli(tmp_path, "verify-ledger")
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stdout == ""
     lines = result.stderr.splitlines()

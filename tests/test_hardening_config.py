@@ -38,12 +38,17 @@ def resolve(config_class, tmp_path):
     return app.config
 
 
+# A database a command that must not connect is pointed at: it would fail if it tried.
+UNREACHABLE_DB = "postgresql://ecolife@127.0.0.1:1/ecolife"
+
+
 def flask_cli(tmp_path, *args, **env):
-    """``flask --app wsgi ARGS`` in a fresh process with ``env`` on top of a clean environment."""
+    """``flask --app wsgi ARGS`` in a fresh process with ``env`` on top of a clean environment
+    (``DATABASE_URL``: one that is never reached, unless ``env`` names one)."""
     base = {k: v for k, v in os.environ.items()
             if k not in ("ECOLIFE_ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL",
                          "PUBLIC_BASE_URL")}
-    base.update(env, PYTHONPATH=str(ROOT))
+    base.update({"DATABASE_URL": UNREACHABLE_DB, **env}, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
                           env=base, capture_output=True, text=True, timeout=60)
 
@@ -84,7 +89,7 @@ def test_seed_demo_still_seeds_outside_production(app):
 def test_seed_demo_command_refuses_with_ecolife_env_production(tmp_path):
     """The reported reproduction, as an operator would type it."""
     result = flask_cli(tmp_path, "seed-demo", ECOLIFE_ENV="production",
-                       SECRET_KEY="k" * 48, DATABASE_URL=f"sqlite:///{tmp_path / 'prod.db'}",
+                       SECRET_KEY="k" * 48, DATABASE_URL=UNREACHABLE_DB,
                        REDIS_URL="redis://127.0.0.1:1/0", PUBLIC_BASE_URL="https://eco.example")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "seed-demo refused: ECOLIFE_ENV is production" in result.stderr
@@ -190,7 +195,7 @@ def test_flask_debug_reads_the_variable_as_flasks_cli_does(monkeypatch, value):
 def test_flask_cli_with_the_debugger_refuses_in_production(tmp_path, args, env):
     """The reported reproduction: FLASK_DEBUG=1 (or --debug) under ECOLIFE_ENV=production."""
     result = flask_cli(tmp_path, *args, ECOLIFE_ENV="production", SECRET_KEY="k" * 48,
-                       DATABASE_URL=f"sqlite:///{tmp_path / 'prod.db'}",
+                       DATABASE_URL=UNREACHABLE_DB,
                        REDIS_URL="redis://127.0.0.1:1/0", PUBLIC_BASE_URL="https://eco.example",
                        **env)
     assert result.returncode != 0, result.stdout

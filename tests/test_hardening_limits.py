@@ -13,7 +13,6 @@ from sqlalchemy import text
 
 from ecolife.auth import service as auth_service
 from ecolife.extensions import client_network, db, limiter
-from tests.conftest import backend
 from tests.factories import assert_error, auth, make_user
 
 LOGIN = "/api/v1/auth/login"
@@ -237,8 +236,6 @@ def test_the_account_key_is_not_carried_over_to_the_next_request(app, limiter_st
     assert login(plain, "bob@example.org", ip="192.0.2.2").status_code == 401
 
 
-@pytest.mark.postgres
-@pytest.mark.skipif(backend() != "postgresql", reason="needs PostgreSQL")
 @pytest.mark.parametrize("failure", ["SET LOCAL statement_timeout = 10; SELECT pg_sleep(0.2)",
                                      "SELECT pg_terminate_backend(pg_backend_pid())"])
 def test_a_database_failure_in_the_key_lookup_is_not_a_500(client, limiter_storage_at,

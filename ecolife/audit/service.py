@@ -13,7 +13,7 @@ def locked(target):
     Every audited change of an existing row starts here: what it decides on, and the "before"
     its entry keeps, is then the row as it is, not as it was before another operator's change
     committed (two approvals logged as pending -> approved, two archives of one reward).
-    FOR NO KEY UPDATE, like ``points.service.lock_user``; SQLite ignores it.
+    FOR NO KEY UPDATE, like ``points.service.lock_user``.
     """
     db.session.refresh(target, with_for_update={"key_share": True})
     return target

@@ -126,8 +126,7 @@ def _find_locking_family(refresh_token):
     row (the login's token) until it commits, so they run one at a time: a replay or a logout
     racing a rotation waits for it, and its revocation, a statement of its own after the
     wait, sees the token the rotation issued. One row, however long the family has grown
-    (a month of 15-minute refreshes is thousands). SQLite takes its write lock at BEGIN
-    (``_tune_sqlite``), which serialises them as well.
+    (a month of 15-minute refreshes is thousands).
     """
     token_hash = hash_refresh_token(refresh_token)
     family_id = db.session.scalar(

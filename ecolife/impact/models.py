@@ -21,7 +21,7 @@ class ImpactTotal(db.Model):
         # NULLs are distinct in the constraint above: residents without a village share one
         # row per unit through this partial index, which the upsert names as its target.
         Index("uq_impact_totals_unit_no_community", "impact_unit", unique=True,
-              postgresql_where=NO_VILLAGE, sqlite_where=NO_VILLAGE),
+              postgresql_where=NO_VILLAGE),
         CheckConstraint("amount >= 0", name="amount_not_negative"),
     )
 

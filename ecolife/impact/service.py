@@ -2,30 +2,28 @@
 import functools
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import insert
 
 from ecolife.extensions import db, execute_core
 from ecolife.impact.models import ImpactTotal
 from ecolife.scans.models import Scan
 from ecolife.shops.service import get_shop
 
-INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-
 
 def add_scan_impact(community_id, unit, amount):
     """Add one scan's impact to its village's running total, in the scan's transaction."""
     if amount <= 0:
         return
-    statement = _upsert(db.session.get_bind().dialect.name, community_id is None)
+    statement = _upsert(community_id is None)
     execute_core(statement, {"community_id": community_id, "unit": unit, "amount": amount})
 
 
 @functools.cache
-def _upsert(dialect, no_community):
-    # Built once per dialect and target: constructing an upsert costs more than running it.
+def _upsert(no_community):
+    # Built once per target: constructing an upsert costs more than running it.
     # On the table, not the mapped class: a Core statement skips the ORM's per-execution work.
     totals = ImpactTotal.__table__
-    insert = INSERTS[dialect](totals).values(
+    upsert = insert(totals).values(
         community_id=bindparam("community_id"), impact_unit=bindparam("unit"),
         amount=bindparam("amount"),
     )
@@ -35,8 +33,8 @@ def _upsert(dialect, no_community):
     else:
         target = {"index_elements": [totals.c.community_id, totals.c.impact_unit]}
     # An upsert: the first scan of a unit in a village races no one into a duplicate row.
-    return insert.on_conflict_do_update(
-        **target, set_={"amount": totals.c.amount + insert.excluded.amount}
+    return upsert.on_conflict_do_update(
+        **target, set_={"amount": totals.c.amount + upsert.excluded.amount}
     )
 
 

@@ -68,9 +68,9 @@ class PointLot(db.Model):
         # question asked of lots (what is due, what a debit takes, what expires soon) is
         # about live ones. Migration 0005.
         Index("ix_point_lots_user_live", "user_id", "expires_at", "id",
-              postgresql_where=text("remaining > 0"), sqlite_where=text("remaining > 0")),
+              postgresql_where=text("remaining > 0")),
         Index("ix_point_lots_live_expires", "expires_at",
-              postgresql_where=text("remaining > 0"), sqlite_where=text("remaining > 0")),
+              postgresql_where=text("remaining > 0")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -95,6 +95,6 @@ class LotDebit(db.Model):
 
 
 # "A live lot", as the partial indexes above spell it. Compared with a bound parameter
-# (``remaining > :param``), PostgreSQL's generic plans and SQLite could not prove a query
+# (``remaining > :param``), PostgreSQL's generic plans could not prove a query
 # covered by them, and would scan the table.
 LIVE = PointLot.__table__.c.remaining > literal_column("0")

@@ -76,8 +76,7 @@ def _distance_order(lat, lng):
     """A SQL expression that sorts like the distance from (lat, lng).
 
     The equirectangular approximation, squared: with the cosine taken once here it is plain
-    arithmetic, which SQLite (no math functions) and PostgreSQL both evaluate in the query, so
-    the database sorts and pages. Within a province it orders like the great-circle distance;
+    arithmetic that the database evaluates in the query, so it sorts and pages. Within a province it orders like the great-circle distance;
     it ignores the 180th meridian.
     """
     scale = math.cos(math.radians(lat))

@@ -79,7 +79,7 @@ def upgrade():
     sa.UniqueConstraint('community_id', 'impact_unit', name='uq_impact_totals_community_unit')
     )
     with op.batch_alter_table('impact_totals', schema=None) as batch_op:
-        batch_op.create_index('uq_impact_totals_unit_no_community', ['impact_unit'], unique=True, postgresql_where=sa.text('community_id IS NULL'), sqlite_where=sa.text('community_id IS NULL'))
+        batch_op.create_index('uq_impact_totals_unit_no_community', ['impact_unit'], unique=True, postgresql_where=sa.text('community_id IS NULL'))
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -108,7 +108,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_users_community_id'), ['community_id'], unique=False)
 
     op.create_table('audit_entries',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('action', sa.String(length=64), nullable=False),
     sa.Column('target_type', sa.String(length=32), nullable=False),
@@ -123,7 +123,7 @@ def upgrade():
         batch_op.create_index('ix_audit_entries_target', ['target_type', 'target_id'], unique=False)
 
     op.create_table('idempotency_keys',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=255), nullable=False),
     sa.Column('endpoint', sa.String(length=120), nullable=False),
@@ -139,7 +139,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_idempotency_keys_created_at'), ['created_at'], unique=False)
 
     op.create_table('refresh_tokens',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('family_id', sa.String(length=32), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
@@ -229,7 +229,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_rewards_shop_id'), ['shop_id'], unique=False)
 
     op.create_table('redemptions',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('reward_id', sa.Integer(), nullable=False),
     sa.Column('cost_points', sa.Integer(), nullable=False),
@@ -257,7 +257,7 @@ def upgrade():
         batch_op.create_index('ix_redemptions_user_reward_status', ['user_id', 'reward_id', 'status'], unique=False)
 
     op.create_table('scans',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('code_id', sa.Integer(), nullable=False),
     sa.Column('shop_id', sa.Integer(), nullable=False),
@@ -285,13 +285,13 @@ def upgrade():
         batch_op.create_index('ix_scans_user_created', ['user_id', 'id'], unique=False)
 
     op.create_table('ledger_entries',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('delta', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('balance_after', sa.Integer(), nullable=False),
-    sa.Column('scan_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('redemption_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('scan_id', sa.BigInteger(), nullable=True),
+    sa.Column('redemption_id', sa.BigInteger(), nullable=True),
     sa.Column('shop_id', sa.Integer(), nullable=True),
     sa.Column('code_id', sa.Integer(), nullable=True),
     sa.Column('actor_id', sa.Integer(), nullable=True),
@@ -314,10 +314,10 @@ def upgrade():
         batch_op.create_index('ix_ledger_entries_user_id_id', ['user_id', 'id'], unique=False)
 
     op.create_table('user_badges',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('badge_id', sa.Integer(), nullable=False),
-    sa.Column('scan_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('scan_id', sa.BigInteger(), nullable=True),
     sa.Column('awarded_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['badge_id'], ['badges.id'], name=op.f('fk_user_badges_badge_id_badges')),
     sa.ForeignKeyConstraint(['scan_id'], ['scans.id'], name=op.f('fk_user_badges_scan_id_scans')),
@@ -329,9 +329,9 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_user_badges_user_id'), ['user_id'], unique=False)
 
     op.create_table('point_lots',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('entry_id', sa.BigInteger(), nullable=False),
     sa.Column('amount', sa.Integer(), nullable=False),
     sa.Column('remaining', sa.Integer(), nullable=False),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
@@ -348,9 +348,9 @@ def upgrade():
         batch_op.create_index('ix_point_lots_user_expires', ['user_id', 'expires_at', 'id'], unique=False)
 
     op.create_table('lot_debits',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('lot_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('entry_id', sa.BigInteger(), nullable=False),
+    sa.Column('lot_id', sa.BigInteger(), nullable=False),
     sa.Column('amount', sa.Integer(), nullable=False),
     sa.CheckConstraint('amount > 0', name=op.f('ck_lot_debits_amount_positive')),
     sa.ForeignKeyConstraint(['entry_id'], ['ledger_entries.id'], name=op.f('fk_lot_debits_entry_id_ledger_entries')),
@@ -368,8 +368,6 @@ def upgrade():
 def _seed_defaults():
     """Every programme starts with the default earning rules and badges."""
     now = datetime.now(UTC)
-    if op.get_bind().dialect.name == "sqlite":
-        now = now.replace(tzinfo=None)  # stored as naive UTC, like ecolife.dbtypes.UTCDateTime
     # Typed columns: `flask db upgrade --sql` writes the rows as literals, and SQLAlchemy
     # renders a literal only for a column whose type it knows.
     actions = sa.table(
@@ -479,7 +477,7 @@ def downgrade():
 
     op.drop_table('users')
     with op.batch_alter_table('impact_totals', schema=None) as batch_op:
-        batch_op.drop_index('uq_impact_totals_unit_no_community', postgresql_where=sa.text('community_id IS NULL'), sqlite_where=sa.text('community_id IS NULL'))
+        batch_op.drop_index('uq_impact_totals_unit_no_community', postgresql_where=sa.text('community_id IS NULL'))
 
     op.drop_table('impact_totals')
     with op.batch_alter_table('communities', schema=None) as batch_op:

@@ -24,19 +24,10 @@ FK = 'fk_ledger_entries_community_id_communities'
 
 
 def upgrade():
-    if op.get_context().dialect.name == "sqlite":
-        # SQLite adds a column with its reference in one statement; batch mode would copy the
-        # whole ledger, and cannot be written as SQL in advance (flask db upgrade --sql).
-        op.execute("ALTER TABLE ledger_entries ADD COLUMN community_id INTEGER "
-                   f"CONSTRAINT {FK} REFERENCES communities (id)")
-        return
     op.add_column('ledger_entries', sa.Column('community_id', sa.Integer(), nullable=True))
     op.create_foreign_key(FK, 'ledger_entries', 'communities', ['community_id'], ['id'])
 
 
 def downgrade():
-    if op.get_context().dialect.name == "sqlite":
-        op.execute("ALTER TABLE ledger_entries DROP COLUMN community_id")  # SQLite 3.35+
-        return
     op.drop_constraint(FK, 'ledger_entries', type_='foreignkey')
     op.drop_column('ledger_entries', 'community_id')

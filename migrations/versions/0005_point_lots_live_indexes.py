@@ -25,9 +25,9 @@ LIVE = sa.text("remaining > 0")
 def upgrade():
     with op.batch_alter_table('point_lots', schema=None) as batch_op:
         batch_op.create_index('ix_point_lots_user_live', ['user_id', 'expires_at', 'id'],
-                              unique=False, postgresql_where=LIVE, sqlite_where=LIVE)
+                              unique=False, postgresql_where=LIVE)
         batch_op.create_index('ix_point_lots_live_expires', ['expires_at'], unique=False,
-                              postgresql_where=LIVE, sqlite_where=LIVE)
+                              postgresql_where=LIVE)
         batch_op.drop_index('ix_point_lots_user_expires')
         batch_op.drop_index('ix_point_lots_expires')
 

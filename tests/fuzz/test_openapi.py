@@ -89,7 +89,8 @@ def _served_document():
     """The document exactly as the service serves it (built once, at collection)."""
 
     class SpecOnly(TestConfig):
-        SQLALCHEMY_DATABASE_URI = "sqlite://"  # never connected: the document needs no data
+        # Never connected: the document needs no data.
+        SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://ecolife@127.0.0.1:1/ecolife"
         REDIS_URL = None
 
     return create_app(SpecOnly).test_client().get("/api/v1/openapi.json").get_json()

@@ -7,7 +7,6 @@ from sqlalchemy import func, select
 from ecolife.badges.models import Badge, UserBadge
 from ecolife.extensions import db
 from ecolife.scans.models import Scan
-from tests.conftest import backend
 from tests.factories import make_code, make_shop, make_user
 from tests.gamification.scanning import bkk, scan_at, scan_concurrently, unlimit_actions
 
@@ -104,7 +103,6 @@ def test_a_badge_with_broken_criteria_in_the_database_never_breaks_a_scan():
     assert slugs(scan_at(resident, code, START)) == ["first_scan"]
 
 
-@pytest.mark.skipif(backend() != "postgresql", reason="needs real row locks (PostgreSQL)")
 def test_concurrent_scans_of_one_user_award_each_badge_exactly_once(app):
     resident = make_user()
     codes = [make_code(make_shop()) for _ in range(6)]

@@ -8,7 +8,6 @@ from ecolife.extensions import db
 from ecolife.impact.models import ImpactTotal
 from ecolife.scans.models import Scan
 from ecolife.users.models import User
-from tests.conftest import backend
 from tests.factories import assert_error, auth, make_code, make_shop, make_user, make_village
 from tests.gamification.scanning import bkk, scan_at, scan_concurrently, unlimit_actions
 
@@ -90,7 +89,6 @@ def test_shop_impact_follows_who_may_see_the_shop(client):
     assert_error(client.get("/api/v1/shops/99999/impact"), 404, "unknown_shop")
 
 
-@pytest.mark.skipif(backend() != "postgresql", reason="needs real row locks (PostgreSQL)")
 def test_concurrent_scans_in_one_village_lose_no_impact(app, client):
     village = make_village()
     villagers = [make_user(community_id=village.id) for _ in range(7)]

@@ -11,7 +11,6 @@ from ecolife.idempotency.models import IdempotencyKey
 from ecolife.points.schemas import MAX_ADJUSTED_TOTAL
 from ecolife.points.verification import verify
 from ecolife.users.models import User
-from tests.conftest import backend
 from tests.factories import assert_error, auth, make_user
 from tests.points.helpers import credit_at, ledger, remaining
 from tests.scans.helpers import run_concurrently
@@ -161,8 +160,6 @@ def test_an_idempotency_key_replays_the_adjustment(client):
     assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 1
 
 
-@pytest.mark.postgres
-@pytest.mark.skipif(backend() != "postgresql", reason="needs PostgreSQL")
 def test_concurrent_takes_never_drive_a_balance_below_zero(app):
     operator, resident = make_user("operator"), make_user()
     credit_at(resident, 100, RECENT)
@@ -176,8 +173,6 @@ def test_concurrent_takes_never_drive_a_balance_below_zero(app):
     assert sorted(after for _, _, after in ledger(resident)[1:]) == list(range(0, 100, 10))
 
 
-@pytest.mark.postgres
-@pytest.mark.skipif(backend() != "postgresql", reason="needs PostgreSQL")
 def test_concurrent_takes_expire_a_due_lot_once(app):
     # Each debit first expires the user's due lots: without the user's row lock two of them
     # both expired the same lot (balance 48 for 90, and lots no longer matching it).

@@ -10,7 +10,6 @@ from ecolife.points import service
 from ecolife.points.service import InsufficientPoints, expire_due
 from ecolife.points.verification import verify
 from ecolife.users.models import User
-from tests.conftest import backend
 from tests.factories import auth, make_user
 from tests.points.helpers import credit_at, debit_at, ledger, remaining
 
@@ -184,8 +183,6 @@ def test_verify_ledger_finds_what_is_wrong_and_exits_non_zero(app, corruption, m
     assert verify() == []
 
 
-@pytest.mark.postgres
-@pytest.mark.skipif(backend() != "postgresql", reason="needs PostgreSQL")
 def test_verify_ledger_reports_nothing_while_points_move(app):
     # Separate statements each saw their own moment: a credit committed between them showed
     # as a mismatch. The check is one snapshot, however busy the accounts are.
@@ -275,7 +272,7 @@ def test_a_refund_never_counts_other_points_past_their_date(app):
 def test_every_question_asked_of_lots_can_use_the_live_lot_indexes(client):
     # The indexes hold lots with remaining > 0 only. A query that compares remaining with a
     # bound parameter instead of the literal 0 cannot be proven covered by them (PostgreSQL's
-    # generic plans, SQLite's planner) and scans every lot ever written.
+    # generic plans) and scans every lot ever written.
     from sqlalchemy import event
 
     from tests.factories import make_code, make_shop

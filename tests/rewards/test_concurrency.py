@@ -9,7 +9,6 @@ from collections import Counter
 from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from sqlalchemy import func, select, update
 
 from ecolife.extensions import db
@@ -18,16 +17,10 @@ from ecolife.rewards.models import Redemption, Reward
 from ecolife.rewards.redemptions import expire_vouchers
 from ecolife.timeutil import utcnow
 from ecolife.users.models import User
-from tests.conftest import backend
 from tests.factories import auth, make_shop, make_user
 from tests.points.helpers import credit_at
 from tests.scans.helpers import waiting_for_a_lock
 from tests.rewards.helpers import API, balance, give_points, make_reward, stock_left
-
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(backend() != "postgresql", reason="races need a real PostgreSQL"),
-]
 
 
 def race(app, calls):

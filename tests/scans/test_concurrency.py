@@ -11,17 +11,10 @@ from ecolife.codes.service import code_url, current_token
 from ecolife.extensions import db, redis_store
 from ecolife.scans import service as scans_service
 from ecolife.users.models import User
-from tests.conftest import backend
 from tests.factories import auth, make_code, make_shop, make_user
 from tests.gamification.scanning import bkk, scan_at, unlimit_actions
 from tests.scans.helpers import dead_redis, run_concurrently, waiting_for_a_lock, written
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(
-        backend() != "postgresql", reason="needs PostgreSQL: SQLite serialises every writer"
-    ),
-]
 THREADS = 50
 
 
