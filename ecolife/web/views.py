@@ -12,7 +12,7 @@ from ecolife.errors import DomainError
 from ecolife.headers import PAGE_CSP
 
 blp = Blueprint(
-    "web", __name__, template_folder=str(Path(__file__).parent.parent / "codes" / "templates")
+    "landing", __name__, template_folder=str(Path(__file__).parent.parent / "codes" / "templates")
 )
 
 REASONS = {codes.CodeRevoked: "revoked", codes.CodeExpired: "expired"}
