@@ -13,7 +13,10 @@ from ecolife.extensions import babel, csrf
 # One module per group of pages, each with a ``blp``.
 PAGES = (
     "ecolife.web.account",
-    "ecolife.web.views",
+    "ecolife.web.residents.claim",
+    "ecolife.web.residents.home",
+    "ecolife.web.residents.rewards",
+    "ecolife.web.residents.boards",
 )
 
 

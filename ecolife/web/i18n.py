@@ -78,7 +78,7 @@ def impact_words(unit, amount):
     return words(amount) if words else f"{amount} × {unit}"
 
 
-def action_name(name, name_th=None):
+def action_label(name, name_th=None):
     """An earning rule's name in the page's language (the Thai one when it has one)."""
     return name_th if name_th and str(get_locale()) == "th" else name
 
@@ -97,5 +97,5 @@ def translated(text):
 def register_i18n(app):
     app.register_blueprint(blp)
     app.jinja_env.filters.update(when=when, translated=translated)
-    app.jinja_env.globals.update(impact_words=impact_words, action_name=action_name,
+    app.jinja_env.globals.update(impact_words=impact_words, action_label=action_label,
                                  get_locale=get_locale, LOCALES=LOCALES)

@@ -20,7 +20,7 @@ MAX_NEXT_LENGTH = 512
 
 # Where each role lands after logging in (an endpoint); a role with no pages of its own yet
 # lands on its account page.
-ROLE_HOMES = {}
+ROLE_HOMES = {"resident": "residents.home"}
 
 
 class WrongRole(Forbidden):

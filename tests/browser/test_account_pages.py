@@ -7,7 +7,7 @@ from tests.factories import PASSWORD, make_user
 
 
 def test_log_in_switch_to_english_and_log_out(page):
-    user = make_user(email="somchai@example.org", display_name="สมชาย")
+    user = make_user("shop_owner", email="somchai@example.org", display_name="สมชาย")
     page.goto("/login")
     expect(page.locator("h1")).to_have_text("เข้าสู่ระบบ")
     page.get_by_role("link", name="English").click()

@@ -75,7 +75,7 @@ def test_next_never_leads_off_the_site(client, target):
     token = csrf_token(client)
     response = client.post("/login", query_string={"next": target},
                            data={"csrf_token": token, "login": user.email, "password": PASSWORD})
-    assert response.status_code == 302 and response.headers["Location"] == "/account"
+    assert response.status_code == 302 and response.headers["Location"] == "/home"
 
 
 def test_next_on_the_site_is_followed(client):
