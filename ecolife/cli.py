@@ -64,7 +64,7 @@ def seed_defaults():
 @click.command("seed-demo")
 def seed_demo():
     """Seed a Lamphun demo (communities, shops, codes, rewards, accounts); not in production."""
-    from ecolife.seed import DEMO_PASSWORD, DemoRefused, seed_demo as seed
+    from ecolife.seed import DEMO_PASSWORD, DemoRefused, demo_sticker_url, seed_demo as seed
 
     try:
         users = seed()
@@ -72,6 +72,10 @@ def seed_demo():
         raise click.ClickException(str(exc)) from exc  # exit status 1, message on stderr
     for role, user in users.items():
         click.echo(f"{role}: {user.email} / {DEMO_PASSWORD}")
+    sticker = demo_sticker_url()
+    if sticker:
+        click.echo(f"demo sticker: open {sticker} in a phone-size browser window, join, and "
+                   "collect points (as a shop's QR code would open it)")
 
 
 @click.command("verify-ledger")
