@@ -83,9 +83,13 @@ def action_label(name, name_th=None):
     return name_th if name_th and str(get_locale()) == "th" else name
 
 
+# CLDR's "short" Thai style is 8/12/26 (day, month or year first?): spell the month instead.
+DATE_PATTERNS = {"short": "d MMM HH:mm", "medium": "d MMM y HH:mm"}
+
+
 def when(value, style="medium"):
-    """A time in the programme's time zone and the reader's language."""
-    return format_datetime(value, style) if value is not None else ""
+    """A time in the programme's time zone and the reader's language: 8 ธ.ค. 2026 05:07."""
+    return format_datetime(value, DATE_PATTERNS.get(style, style)) if value is not None else ""
 
 
 def translated(text):

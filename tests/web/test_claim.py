@@ -266,7 +266,8 @@ def test_an_expired_rotating_code_at_the_tap_is_a_friendly_page(client, shop, re
 
 
 @pytest.mark.parametrize("fields", [
-    {"latitude": "100", "longitude": "0"}, {"latitude": "18.5"}, {"latitude": "x", "longitude": "y"},
+    {"latitude": "100", "longitude": "0"}, {"latitude": "18.5"},
+    {"latitude": "x", "longitude": "y"},
     {"latitude": "nan", "longitude": "1"},
 ])
 def test_a_bad_location_is_refused_and_credits_nothing(client, shop, resident, fields):

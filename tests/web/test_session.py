@@ -160,3 +160,13 @@ def test_the_api_still_refuses_form_bodies_even_with_a_session(client):
     assert_error(response, 415, "unsupported_media_type")
     me = client.get("/api/v1/me")  # the cookie is no bearer token
     assert_error(me, 401, "unauthorized")
+
+
+def test_ended_web_sessions_are_purged_and_live_ones_kept(app, client):
+    log_in(client, make_user())
+    post_form(client, "/logout", {}, form_page="/account")
+    other = app.test_client()
+    log_in(other, make_user())
+    result = app.test_cli_runner().invoke(args=["purge-web-sessions"])
+    assert result.exit_code == 0 and "purged 1 web sessions" in result.output
+    assert other.get("/account").status_code == 200
