@@ -305,3 +305,25 @@ def test_a_shop_owners_tap_is_refused(client, shop):
                            headers=EN)
     assert response.status_code == 403 and "This page is not for you" in text(response)
     assert scans() == 0
+
+
+def test_many_simultaneous_taps_with_one_key_credit_once(app, client, shop, resident):
+    from concurrent.futures import ThreadPoolExecutor
+
+    token = service.current_token(make_code(shop))
+    form = text(page(client, token))
+    data = {"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', form).group(1),
+            "key": KEY.search(form).group(1)}
+    cookie = client.get_cookie("ecolife_session").value
+
+    def tap(_):
+        twin = app.test_client()
+        twin.set_cookie("ecolife_session", cookie)
+        return twin.post("/s/" + token, data=data).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(tap, range(8)))
+    assert statuses == [302] * 8
+    assert scans() == 1
+    db.session.refresh(resident)
+    assert resident.balance == 5
