@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
+# What marks text for translation besides gettext's own names (ecolife/web/extract.py too).
+BABEL_KEYWORDS := -k N_ -k lazy_gettext -k ValidationError -k Invalid:2
 
-.PHONY: run test test-postgres fuzz fuzz-postgres bench-load bench-faults bench-scale bench-scans bench-floor bench-leaderboard migrate seed serve clean
+.PHONY: run test test-postgres test-browser screens messages fuzz fuzz-postgres bench-load bench-faults bench-scale bench-scans bench-floor bench-leaderboard migrate seed serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +32,30 @@ run: seed serve
 test: $(STAMP)
 	$(BIN)/pytest -q
 
-# The same suite against the local PostgreSQL and Redis (a database of its own).
+# The same suite against the local PostgreSQL and Redis (a database of its own), less the
+# browser tests, which test-browser runs there (so CI runs each once per backend).
 test-postgres: $(STAMP)
 	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
-	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(BIN)/pytest -q
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(BIN)/pytest -q -m 'not fuzz and not browser'
+
+# The web pages in Debian's Chromium (/usr/bin/chromium), on the local PostgreSQL and Redis.
+test-browser: $(STAMP)
+	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(BIN)/pytest -q -m browser tests/browser
+
+# The phone-size screenshots of every page in docs/screens/ (README's "Web pages").
+screens: $(STAMP)
+	$(BIN)/pytest -q -m screens tests/browser/test_screens.py
+
+# Thai and English: gather the text to translate into the .po (translate it there), then
+# compile the .mo files the app reads. Both are committed (tests/web/test_translations.py
+# checks they agree), so a checkout runs in Thai however it is started.
+messages: $(STAMP)
+	PYTHONPATH=. $(BIN)/pybabel -q extract -F babel.cfg $(BABEL_KEYWORDS) --no-location \
+	  --sort-output -o $(VENV)/messages.pot .
+	$(BIN)/pybabel update -i $(VENV)/messages.pot -d ecolife/translations --no-fuzzy-matching \
+	  --ignore-obsolete
+	$(BIN)/pybabel compile -d ecolife/translations --statistics
 
 # Schemathesis against the served OpenAPI document (slow-marked, so `make test` skips it).
 fuzz: $(STAMP)

@@ -244,6 +244,23 @@ class Config:
     # Per shop owner or operator: a counter hands over a few vouchers a minute, not one a second.
     FULFIL_LIMIT_PER_USER = _rate_limit("FULFIL_LIMIT_PER_USER", "60 per minute")
 
+    # Web pages (ecolife/web): a login lasts this long unless its owner logs out, which ends
+    # it on the server (a copied cookie is refused from then on).
+    WEB_SESSION_DAYS = _at_least("WEB_SESSION_DAYS", 30, 1)
+    # The cookie holds only the session's random token and the form key (Flask's signed
+    # session): never readable by scripts, sent on a link followed from another site (so a
+    # sticker opened from a chat app finds its resident logged in) but not on its forms.
+    SESSION_COOKIE_NAME = "ecolife_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = ECOLIFE_ENV == "production"
+    # A page left open (a sticker's page, a confirm step) may be submitted hours later: its
+    # form key is valid as long as the session, not Flask-WTF's default hour.
+    WTF_CSRF_TIME_LIMIT = None
+    # Thai first; English one tap away. Dates shown in the programme's time zone.
+    BABEL_DEFAULT_LOCALE = "th"
+    BABEL_DEFAULT_TIMEZONE = ECOLIFE_TIMEZONE
+
     API_TITLE = "EcoLife API"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"
@@ -264,6 +281,7 @@ class Config:
 
 class ProductionConfig(Config):
     DEBUG = False
+    SESSION_COOKIE_SECURE = True
 
 
 class TestConfig(Config):

@@ -54,16 +54,18 @@ def create_app(config_class=None):
     from ecolife import models  # noqa: F401 - every model registered before migrations run
     from ecolife.docs import register_docs
 
+    api_blueprints = []
     for module in BLUEPRINTS:
         blp = __import__(module, fromlist=["blp"]).blp
         api.register_blueprint(blp, url_prefix="/api/v1" + (blp.url_prefix or ""))
+        api_blueprints.append(blp)
     register_docs(app, api)
     from ecolife.health.views import register_root_routes
 
     register_root_routes(app)
-    from ecolife.web.views import blp as web_pages  # /s/{token}: HTML, outside /api/v1
+    from ecolife.web import register_web  # the pages: HTML, outside /api/v1
 
-    app.register_blueprint(web_pages)
+    register_web(app, api_blueprints)
     register_error_handlers(app)
     register_body_checks(app)
 

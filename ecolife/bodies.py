@@ -1,5 +1,10 @@
 """What a request may carry, checked before any view runs: a JSON body or none, and text a
-column can store. Refusals are ``DomainError``s, so they answer in the one error shape."""
+column can store. Refusals are ``DomainError``s, so they answer in the one error shape.
+
+The body rules are the API's (/api/v1): JSON or nothing. The web pages post HTML forms
+(``application/x-www-form-urlencoded``), which their own forms check (ecolife/web/forms.py);
+a query parameter is checked everywhere.
+"""
 from flask import request
 from werkzeug.exceptions import BadRequest
 
@@ -25,8 +30,10 @@ def require_json_body():
     webargs reads a form or text body as no JSON at all, so without this a request with the
     wrong Content-Type would run as if it had sent nothing: fields silently ignored, which
     API.md forbids. An empty body needs no type (``POST /shops/1/approve``), chunked or not.
-    An unknown URL or method keeps its own 404 / 405.
+    An unknown URL or method keeps its own 404 / 405. Only the API's: pages post forms.
     """
+    if not is_api_request():
+        return
     if request.method not in BODY_METHODS or request.is_json or request.routing_exception:
         return
     # A chunked body has no length to look at: read it (MAX_CONTENT_LENGTH bounds that).
@@ -51,6 +58,8 @@ def refuse_unstorable_text():
     for name, value in request.args.items(multi=True):
         if not (storable(name) and storable(value)):
             raise _unstorable(_printable(name))
+    if not is_api_request():
+        return  # a page's form is checked by the page (ecolife/web/forms.py)
     if request.method not in BODY_METHODS or not request.is_json or request.routing_exception:
         return  # an unknown URL or method keeps its own 404 / 405
     if not request.get_data(cache=True):
@@ -71,6 +80,11 @@ def refuse_unstorable_text():
                 pending.append((f"{path}.{key}" if path else key, value))
         elif isinstance(node, list):
             pending.extend((f"{path}[{i}]", value) for i, value in enumerate(node))
+
+
+def is_api_request():
+    """Whether the request is the API's (everything under /api/)."""
+    return request.path.startswith("/api/")
 
 
 def storable(text):

@@ -11,8 +11,8 @@ from ecolife.extensions import db, redis_store
 def register_cli(app):
     """Attach every command to the app's CLI."""
     for command in (create_operator, verify_ledger, expire_points, purge_idempotency_keys,
-                    purge_refresh_tokens, seed_defaults, seed_demo, expire_vouchers,
-                    rebuild_leaderboards):
+                    purge_refresh_tokens, purge_web_sessions, seed_defaults, seed_demo,
+                    expire_vouchers, rebuild_leaderboards):
         app.cli.add_command(command)
 
 
@@ -64,7 +64,7 @@ def seed_defaults():
 @click.command("seed-demo")
 def seed_demo():
     """Seed a Lamphun demo (communities, shops, codes, rewards, accounts); not in production."""
-    from ecolife.seed import DEMO_PASSWORD, DemoRefused, seed_demo as seed
+    from ecolife.seed import DEMO_PASSWORD, DemoRefused, demo_sticker_url, seed_demo as seed
 
     try:
         users = seed()
@@ -72,6 +72,10 @@ def seed_demo():
         raise click.ClickException(str(exc)) from exc  # exit status 1, message on stderr
     for role, user in users.items():
         click.echo(f"{role}: {user.email} / {DEMO_PASSWORD}")
+    sticker = demo_sticker_url()
+    if sticker:
+        click.echo(f"demo sticker: open {sticker} in a phone-size browser window, join, and "
+                   "collect points (as a shop's QR code would open it)")
 
 
 @click.command("verify-ledger")
@@ -133,6 +137,14 @@ def purge_refresh_tokens():
     from ecolife.auth.service import purge_ended_sessions
 
     click.echo(f"purged {purge_ended_sessions()} refresh tokens")
+
+
+@click.command("purge-web-sessions")
+def purge_web_sessions():
+    """Forget the web pages' sessions that have ended (logged out, or past WEB_SESSION_DAYS)."""
+    from ecolife.auth.sessions import purge_ended_web_sessions
+
+    click.echo(f"purged {purge_ended_web_sessions()} web sessions")
 
 
 @click.command("rebuild-leaderboards")

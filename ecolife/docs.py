@@ -8,10 +8,8 @@ DEFAULT_ERROR = {"$ref": "#/components/responses/DEFAULT_ERROR"}
 def register_docs(app, api):
     """Serve /docs offline and document the error shape on every operation."""
 
-    @app.get("/")
     @app.get("/docs")
     def docs():
-        # The root too: `make run` says it serves http://localhost:5000, a newcomer opens that.
         return redirect("/api/v1/docs", code=302)
 
     @app.get("/docs/assets/<path:filename>")

@@ -2,7 +2,10 @@
 
 ``{"code": 409, "status": "Conflict", "error": "out_of_stock", "message": "..."}`` plus
 ``"errors": {field: [...]}`` for validation failures. Services raise ``DomainError``
-subclasses; this module alone maps them to HTTP.
+subclasses; this module alone maps them to HTTP. The ``message`` is in the language the
+request's Accept-Language asks for (English unless Thai is asked for); ``error`` never
+changes. A web page's request (outside /api/) gets an HTML page in the reader's language
+instead, from the renderer the web package registers (``PAGE_RENDERER``).
 """
 import contextlib
 import logging
@@ -11,6 +14,7 @@ import time
 
 import marshmallow as ma
 from flask import current_app, jsonify, request
+from flask_babel import gettext
 from flask_smorest import Api
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -33,6 +37,11 @@ HTTP_ERROR_CODES = {
     500: "internal_error",
     503: "unavailable",
 }
+
+
+def N_(text):
+    """Marks ``text`` for the catalogue (make messages); it is translated when answered."""
+    return text
 
 
 class DomainError(Exception):
@@ -128,9 +137,27 @@ def error_body(status, error, message, **extra):
     }
 
 
+# Where a page's refusal is drawn: app.extensions[PAGE_RENDERER](status, error, message,
+# headers, extra) -> response, set by ecolife.web (this module imports nothing of it).
+PAGE_RENDERER = "ecolife_error_page"
+# What answers JSON outside /api/ too: the root's health checks.
+JSON_ROOT_PATHS = ("/healthz", "/readyz")
+
+
+def is_page_request():
+    """Whether this request is a person's, for a web page (not the API, not a probe)."""
+    path = request.path
+    return not (path.startswith("/api/") or path in JSON_ROOT_PATHS)
+
+
 def error_response(status, error, message, headers=None, **extra):
-    """Build the one JSON error response."""
-    response = jsonify(error_body(status, error, message, **extra))
+    """Build the one JSON error response (an HTML page for a web page's request)."""
+    page = current_app.extensions.get(PAGE_RENDERER)
+    if page is not None and is_page_request():
+        return page(status, error, message, dict(headers or {}), extra)
+    # The catalogue holds the domain exceptions' messages; any other text (one with a value
+    # in it) stays as it is.
+    response = jsonify(error_body(status, error, gettext(message), **extra))
     response.status_code = status
     response.headers.update(headers or {})
     return response
@@ -161,15 +188,15 @@ class EcoApi(Api):
         extra = {}
         if error.code == 422 and "messages" in data:
             extra["errors"] = _flatten_messages(data["messages"])
-            message = "The request is not valid."
+            message = N_("The request is not valid.")
         elif error.code == 429:
-            message = "Too many requests; try again later."
+            message = N_("Too many requests; try again later.")
             retry = getattr(error, "retry_after", None) or _limiter_wait()
             if retry:
                 headers.setdefault("Retry-After", str(retry))
                 extra["retry_after"] = retry  # in the body too, as every other 429's
         elif error.code >= 500:
-            message = "Something went wrong on our side."
+            message = N_("Something went wrong on our side.")
         else:
             message = error.description or HTTP_STATUS_CODES.get(error.code, "Error")
         code = HTTP_ERROR_CODES.get(error.code, "http_error")
@@ -225,7 +252,7 @@ def register_error_handlers(app):
         # A constraint caught what a service check missed (a race): nothing was written.
         db.session.rollback()
         log.warning("integrity error: %s", exc.orig)
-        return error_response(409, "conflict", "The request conflicts with the current state.")
+        return error_response(409, "conflict", N_("The request conflicts with the current state."))
 
     @app.errorhandler(DataError)
     @app.errorhandler(OverflowError)
@@ -235,7 +262,7 @@ def register_error_handlers(app):
         # the client's mistake, not a crash; nothing was written.
         db.session.rollback()
         log.warning("value out of range: %s", getattr(exc, "orig", exc))
-        return error_response(422, "validation_error", "A value is out of range.")
+        return error_response(422, "validation_error", N_("A value is out of range."))
 
     @app.errorhandler(RecursionError)
     def handle_too_deep(exc):
@@ -246,7 +273,7 @@ def register_error_handlers(app):
             return handle_unexpected(exc)
         db.session.rollback()
         log.warning("request too deeply nested: %s %s", request.method, request.path)
-        return error_response(400, "bad_request", "The request body is nested too deeply.")
+        return error_response(400, "bad_request", N_("The request body is nested too deeply."))
 
     @app.errorhandler(OperationalError)
     def handle_database_unavailable(exc):
@@ -254,7 +281,7 @@ def register_error_handlers(app):
         # Retry-After tells clients to retry (with the same Idempotency-Key, which is safe).
         discard_session()
         log.warning("database unavailable: %s", exc.orig)
-        return error_response(503, "unavailable", "The service is briefly unavailable; retry.",
+        return error_response(503, "unavailable", N_("The service is briefly unavailable; retry."),
                               {"Retry-After": "1"})
 
     @app.errorhandler(Exception)

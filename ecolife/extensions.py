@@ -4,10 +4,12 @@ import ipaddress
 import fakeredis
 import redis
 from flask import current_app
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from sqlalchemy import MetaData
@@ -40,6 +42,10 @@ def execute_core(statement, parameters=None):
 # compare_type keeps column types in the autogenerate diff.
 migrate = Migrate(compare_type=True)
 api = EcoApi()
+# Thai and English: the web pages, and the API's error messages (ecolife/web/i18n.py).
+babel = Babel()
+# Every form of the web pages; the API (bearer tokens, no cookies) is exempt (create_app).
+csrf = CSRFProtect()
 
 
 def client_network():

@@ -7,6 +7,13 @@ PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
             "form-action 'none'; frame-ancestors 'none'")
 
 
+# The web app's pages (ecolife/web): its own stylesheet and scripts only (no inline script or
+# style, no other site), images of its own or inline SVG (a voucher's QR), forms posted to
+# itself, and never framed (no clickjacking of the collect or redeem buttons).
+WEB_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+           "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+
+
 def add_security_headers(response):
     """Nothing sniffed; nothing a bearer token unlocks, and no token, kept by a cache."""
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -1,7 +1,7 @@
 """Every model, imported once so Alembic's autogenerate sees the whole schema."""
 from ecolife.actions.models import Action  # noqa: F401
 from ecolife.audit.models import AuditEntry  # noqa: F401
-from ecolife.auth.models import RefreshToken  # noqa: F401
+from ecolife.auth.models import RefreshToken, WebSession  # noqa: F401
 from ecolife.badges.models import Badge, UserBadge  # noqa: F401
 from ecolife.codes.models import QrCode  # noqa: F401
 from ecolife.communities.models import Community  # noqa: F401

@@ -96,6 +96,24 @@ DEMO_SHOPS = (
 )
 
 
+# The shop whose sticker `make run` prints for a newcomer to open in a browser: no geofence,
+# so it collects from wherever the newcomer sits (the other demo shops keep theirs).
+DEMO_STICKER_SHOP = DEMO_SHOPS[0][0]
+
+
+def demo_sticker_url():
+    """The address inside the demo cafe's first sticker (None if it is gone)."""
+    from ecolife.codes.models import QrCode
+    from ecolife.codes.service import code_url
+    from ecolife.shops.models import Shop
+
+    code = db.session.scalar(
+        select(QrCode).join(Shop).where(Shop.name == DEMO_STICKER_SHOP, Shop.status == "approved",
+                                        QrCode.mode == "static", QrCode.revoked_at.is_(None))
+        .order_by(QrCode.id).limit(1))
+    return code_url(code) if code is not None else None
+
+
 def _seed_demo_shops(owner, communities):
     """Approved Lamphun shops of the demo owner, each with two static codes and a rotating one.
 
@@ -112,7 +130,8 @@ def _seed_demo_shops(owner, communities):
         if name in present:
             continue
         shop = Shop(owner_id=owner.id, name=name, address=address, category=category,
-                    latitude=lat, longitude=lng, geofence_m=150, status="approved",
+                    latitude=lat, longitude=lng, status="approved",
+                    geofence_m=None if name == DEMO_STICKER_SHOP else 150,
                     community_id=communities[community].id)
         db.session.add(shop)
         db.session.flush()

@@ -115,9 +115,12 @@ def test_unexpected_errors_are_json_500_without_a_trace(client, monkeypatch):
     assert "secret internals" not in response.get_data(as_text=True)
 
 
-def test_the_root_leads_to_the_api_docs(client):
+def test_the_root_is_the_web_app_and_links_to_the_api_docs(client):
     response = client.get("/")
-    assert response.status_code == 302 and response.headers["Location"].endswith("/api/v1/docs")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert 'href="/docs"' in response.get_data(as_text=True)
+    docs = client.get("/docs")
+    assert docs.status_code == 302 and docs.headers["Location"].endswith("/api/v1/docs")
 
 
 def test_tokens_and_personal_answers_are_never_cached_and_nothing_is_sniffed(client):

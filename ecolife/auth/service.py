@@ -78,13 +78,20 @@ def login_limit_key(login):
     return f"user:{user.id}" if user is not None else f"login:{normalize_login(login)}"
 
 
-def login(login, password):
-    """Check credentials and start a new refresh-token family."""
+def authenticate(login, password):
+    """The user ``login`` and ``password`` name, or InvalidCredentials (not committed: a hash
+    made with old parameters is renewed in the caller's transaction)."""
     user = _account(login)
     if not verify_password(user.password_hash if user else None, password):
         raise InvalidCredentials()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    return user
+
+
+def login(login, password):
+    """Check credentials and start a new refresh-token family."""
+    user = authenticate(login, password)
     pair = _issue_pair(user, family_id=secrets.token_hex(16))
     db.session.commit()
     return pair

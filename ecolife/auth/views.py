@@ -1,54 +1,20 @@
 """/auth: register, login, refresh, logout."""
-import hashlib
-import logging
-
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ecolife.auth import schemas, service
 from ecolife.auth.decorators import current_user, login_required
-from ecolife.errors import RETRY_AFTER, ErrorSchema, discard_session
+from ecolife.auth.limits import LOGIN_LIMITS, REGISTER_LIMITS
+from ecolife.errors import RETRY_AFTER, ErrorSchema
 from ecolife.extensions import limiter
 
-log = logging.getLogger(__name__)
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Accounts and tokens")
-
-
-def _login_key():
-    """Rate-limit key for one account, whichever IP the attempts come from and whichever of
-    its logins (email, phone) they use."""
-    # Once per request (both tiers ask): on the request, not on g, which a reused app
-    # context would carry over to the next request.
-    cache = request.environ
-    if "ecolife.login_limit_key" not in cache:
-        cache["ecolife.login_limit_key"] = _account_key()
-    return cache["ecolife.login_limit_key"]
-
-
-def _account_key():
-    body = request.get_json(silent=True)
-    login = body.get("login") if isinstance(body, dict) else None
-    if not isinstance(login, str):
-        account = "?"
-    else:
-        try:
-            account = service.login_limit_key(login)
-        except Exception:  # a key function must never raise (below)
-            log.warning("login limit: account lookup failed", exc_info=True)
-            # The failed lookup must not leave the login's own query a dead transaction:
-            # the login then meets the outage itself, and answers 503 like any other.
-            discard_session()
-            account = "login:" + service.normalize_login(login)  # what it names if none
-    # Hashed: the key is stored in Redis and logged when the limit is hit; an email is not.
-    # surrogatepass: a key function must never raise (the limiter would take it for its store
-    # failing and fall back to per-process counts); such a body is refused as a 422 anyway.
-    return "login:" + hashlib.sha256(account.encode(errors="surrogatepass")).hexdigest()[:32]
 
 
 @blp.route("/register")
 class Register(MethodView):
-    decorators = [limiter.limit(lambda: current_app.config["REGISTER_LIMIT_PER_IP"])]
+    decorators = list(REGISTER_LIMITS)  # shared with the register page
 
     # RegisterIn's @validates_schema rule, which apispec cannot see, said in the document.
     @blp.arguments(schemas.RegisterIn, description=(
@@ -65,14 +31,8 @@ class Register(MethodView):
 
 @blp.route("/login")
 class Login(MethodView):
-    # Every attempt counts, per IP and per account (5 a minute and 30 an hour by default: a
-    # slow guesser gets 720 a day, not 7,200), and is counted before the password is checked:
-    # counting only failures (after the response) lets a burst of parallel guesses all pass
-    # the check before any of them is counted.
-    decorators = [
-        limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"]),
-        limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_login_key),
-    ]
+    # Shared with the login page: see ecolife/auth/limits.py.
+    decorators = list(LOGIN_LIMITS)
 
     @blp.arguments(schemas.LoginIn)
     @blp.response(200, schemas.TokenPairOut)

@@ -162,34 +162,3 @@ def test_poster_escapes_shop_names(env, poster_vars):
     html = env.get_template("codes/poster.html").render(**poster_vars)
     assert "<script>" not in html
     assert "&lt;script&gt;" in html and "&amp; ร้าน" in html
-
-
-@pytest.mark.parametrize("active", [True, False])
-def test_landing_page(env, active):
-    html = env.get_template("codes/landing.html").render(
-        shop_name="ร้านกาแฟป่าซาง",
-        action_name="Own cup",
-        action_name_th="นำแก้วมาเอง",
-        points=3,
-        shop_status_active=active,
-    )
-    assert '<html lang="th">' in html and "ร้านกาแฟป่าซาง" in html
-    assert "นำแก้วมาเอง" in html and "Own cup" in html and "+3 แต้ม" in html
-    assert ("Open the EcoLife app to collect your points" in html) is active
-    assert ("เปิดแอป EcoLife เพื่อสะสมแต้ม" in html) is active
-    assert ("This shop is not currently active" in html) is not active
-    assert ("ร้านนี้ยังไม่เปิดใช้งานในขณะนี้" in html) is not active
-
-
-@pytest.mark.parametrize(
-    "reason, thai, english",
-    [
-        (None, "ไม่พบรหัส QR นี้", "We could not find this QR code"),
-        ("unknown", "ไม่พบรหัส QR นี้", "We could not find this QR code"),
-        ("revoked", "รหัส QR นี้ถูกยกเลิกแล้ว", "This QR code has been withdrawn"),
-        ("expired", "รหัส QR นี้หมดอายุแล้ว", "This QR code has expired"),
-    ],
-)
-def test_not_found_page(env, reason, thai, english):
-    html = env.get_template("codes/not_found.html").render(reason=reason)
-    assert '<html lang="th">' in html and thai in html and english in html

@@ -28,5 +28,5 @@ def test_register_approve_print_scan_revoke(client):
     forged = token[:-1] + ("A" if token[-1] != "A" else "B")
     assert client.get("/s/" + forged).status_code == 404
     assert client.delete(f"{codes}/{code['id']}", headers=owner).status_code == 204
-    assert client.get("/s/" + token).status_code == 404
+    assert client.get("/s/" + token).status_code == 410  # code_revoked, as POST /scans says
     assert client.get(f"{codes}/{code['id']}/poster", headers=owner).status_code == 410
